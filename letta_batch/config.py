@@ -1,0 +1,56 @@
+"""Settings read from the environment (one place, documented per field)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel
+
+#: The organization used when a caller does not name one (single-tenant installs, the demo).
+DEFAULT_ORGANIZATION_ID = "org-00000000-0000-4000-8000-000000000000"
+
+#: Where the embedded default keeps its state (SQLite database, dev-server DB, logs).
+DEFAULT_STATE_DIR = Path(".letta-batch")
+
+
+def default_database_url(state_dir: Path = DEFAULT_STATE_DIR) -> str:
+    """The embedded default: a SQLite file under the state directory."""
+    return f"sqlite+aiosqlite:///{(state_dir / 'letta-batch.db').resolve()}"
+
+
+class Settings(BaseModel):
+    """Process configuration. Every field has an environment variable of the same name."""
+
+    database_url: str = ""
+    """``DATABASE_URL``: SQLAlchemy async URL (``postgresql+asyncpg://…`` in production,
+    ``sqlite+aiosqlite:///…`` embedded). Empty means the embedded default."""
+    anthropic_api_key: str | None = None
+    """``ANTHROPIC_API_KEY``: set to use the real API; never logged or persisted."""
+    anthropic_base_url: str | None = None
+    """``ANTHROPIC_BASE_URL``: the emulator's URL when no key is set (or a proxy)."""
+    temporal_address: str = "127.0.0.1:7233"
+    """``TEMPORAL_ADDRESS``: host:port of the Temporal frontend."""
+    temporal_namespace: str = "default"
+    """``TEMPORAL_NAMESPACE``."""
+    task_queue: str = "letta-batch"
+    """``LETTA_BATCH_TASK_QUEUE``: the worker's task queue."""
+    organization_id: str = DEFAULT_ORGANIZATION_ID
+    """``LETTA_BATCH_ORGANIZATION_ID``: the tenant CLI commands act for."""
+    state_dir: Path = DEFAULT_STATE_DIR
+    """``LETTA_BATCH_STATE_DIR``: where the embedded default keeps its files."""
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        state_dir = Path(env.get("LETTA_BATCH_STATE_DIR", str(DEFAULT_STATE_DIR)))
+        return cls(
+            database_url=env.get("DATABASE_URL") or default_database_url(state_dir),
+            anthropic_api_key=env.get("ANTHROPIC_API_KEY") or None,
+            anthropic_base_url=env.get("ANTHROPIC_BASE_URL") or None,
+            temporal_address=env.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+            temporal_namespace=env.get("TEMPORAL_NAMESPACE", "default"),
+            task_queue=env.get("LETTA_BATCH_TASK_QUEUE", "letta-batch"),
+            organization_id=env.get("LETTA_BATCH_ORGANIZATION_ID", DEFAULT_ORGANIZATION_ID),
+            state_dir=state_dir,
+        )

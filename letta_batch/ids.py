@@ -1,0 +1,45 @@
+"""Identifier helpers: Letta's ``<prefix>-<uuid4>`` ids, plus deterministic ids for idempotent writes."""
+
+from __future__ import annotations
+
+import uuid
+
+#: Namespace for deterministic (uuid5) ids, so a retried activity derives the same ids.
+_NAMESPACE = uuid.UUID("5d1f3f0e-4c7a-4f53-9d0b-2a6c1b0e7a11")
+
+AGENT = "agent"
+BLOCK = "block"
+TOOL = "tool"
+MESSAGE = "message"
+JOB = "job"
+LLM_BATCH = "batch_req"
+BATCH_ITEM = "batch_item"
+PASSAGE = "passage"
+ORGANIZATION = "org"
+TOOL_EXECUTION = "tool_exec"
+
+
+def new_id(prefix: str) -> str:
+    """A fresh random id in Letta's shape, e.g. ``agent-3f2c…``."""
+    return f"{prefix}-{uuid.uuid4()}"
+
+
+def derived_id(prefix: str, *parts: str) -> str:
+    """A deterministic id for ``parts``: the same inputs always give the same id.
+
+    Writes keyed by derived ids are idempotent: a retried activity re-derives the id and
+    the insert becomes a no-op instead of a duplicate row.
+    """
+    return f"{prefix}-{uuid.uuid5(_NAMESPACE, '|'.join(parts))}"
+
+
+def has_prefix(value: str, prefix: str) -> bool:
+    """True when ``value`` is ``<prefix>-<uuid>``."""
+    head, sep, tail = value.partition("-")
+    if head != prefix or not sep:
+        return False
+    try:
+        uuid.UUID(tail)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,72 @@
+"""Domain models (pydantic v2). Names and fields follow Letta's so its users recognise them."""
+
+from letta_batch.schemas.agent import DEFAULT_BLOCK_LIMIT, Agent, Block, LLMConfig
+from letta_batch.schemas.batch import (
+    DEFAULT_MAX_STEPS,
+    AgentStepState,
+    BatchJob,
+    BatchJobAgent,
+    LLMBatchItem,
+    LLMBatchJob,
+    RequestCounts,
+)
+from letta_batch.schemas.enums import (
+    AgentRunStatus,
+    AgentType,
+    ItemRequestStatus,
+    ItemStepStatus,
+    JobStatus,
+    MessageRole,
+    ProviderBatchStatus,
+    StopReason,
+    ToolType,
+)
+from letta_batch.schemas.message import (
+    ImageContent,
+    Message,
+    MessageContent,
+    MessageCreate,
+    ReasoningContent,
+    RedactedReasoningContent,
+    TextContent,
+    ToolCall,
+    ToolCallFunction,
+    ToolReturn,
+)
+from letta_batch.schemas.tool import FUNCTION_RETURN_CHAR_LIMIT, Tool, ToolExecutionPolicy
+
+__all__ = [
+    "DEFAULT_BLOCK_LIMIT",
+    "DEFAULT_MAX_STEPS",
+    "FUNCTION_RETURN_CHAR_LIMIT",
+    "Agent",
+    "AgentRunStatus",
+    "AgentStepState",
+    "AgentType",
+    "BatchJob",
+    "BatchJobAgent",
+    "Block",
+    "ImageContent",
+    "ItemRequestStatus",
+    "ItemStepStatus",
+    "JobStatus",
+    "LLMBatchItem",
+    "LLMBatchJob",
+    "LLMConfig",
+    "Message",
+    "MessageContent",
+    "MessageCreate",
+    "MessageRole",
+    "ProviderBatchStatus",
+    "ReasoningContent",
+    "RedactedReasoningContent",
+    "RequestCounts",
+    "StopReason",
+    "TextContent",
+    "Tool",
+    "ToolCall",
+    "ToolCallFunction",
+    "ToolExecutionPolicy",
+    "ToolReturn",
+    "ToolType",
+]
