@@ -1,0 +1,145 @@
+"""Assemble a Message Batches create body as bytes, request by request.
+
+A 100,000-request batch must not become 100,000 dict trees in the worker: params arrive
+as the JSON bytes stored in the database and are copied into the body untouched. The body
+is kept as a list of byte chunks (one per request) so it can be checked against the
+provider's limits *before* anything is sent, then streamed with an exact Content-Length.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from letta_batch.providers.base import BatchRequest, BatchRequests
+from letta_batch.providers.errors import ProviderError
+
+#: Anthropic's per-batch limits (spec §3).
+MAX_BATCH_REQUESTS = 100_000
+MAX_BATCH_BYTES = 256 * 1024 * 1024
+#: Target size of one socket write while streaming the body.
+WRITE_SIZE = 1 << 20
+CUSTOM_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+_OPEN = b'{"requests":['
+_CLOSE = b"]}"
+
+
+@dataclass
+class BatchBody:
+    """The encoded body of one create call."""
+
+    chunks: list[bytes] = field(default_factory=list)
+    size: int = len(_OPEN) + len(_CLOSE)
+    """Exact byte length of the whole body."""
+    count: int = 0
+    """Number of requests."""
+
+    async def stream(self, write_size: int = WRITE_SIZE) -> AsyncIterator[bytes]:
+        """The body in writes of about `write_size` bytes (what httpx sends).
+
+        Coalescing per-request chunks into larger writes keeps the number of socket writes
+        (and event-loop turns) low; only one write's worth is copied at a time.
+        """
+        group: list[bytes] = [_OPEN]
+        size = len(_OPEN)
+        for chunk in self.chunks:
+            group.append(chunk)
+            size += len(chunk)
+            if size >= write_size:
+                yield b"".join(group)
+                group, size = [], 0
+        group.append(_CLOSE)
+        yield b"".join(group)
+
+    def to_bytes(self) -> bytes:
+        return _OPEN + b"".join(self.chunks) + _CLOSE
+
+
+def _invalid(message: str, error_type: str = "invalid_request_error") -> ProviderError:
+    return ProviderError(message, retryable=False, error_type=error_type)
+
+
+def _params_bytes(custom_id: str, params: bytes | dict[str, Any]) -> bytes:
+    if isinstance(params, dict):
+        return json.dumps(params, ensure_ascii=False, separators=(",", ":")).encode()
+    if isinstance(params, bytes | bytearray | memoryview):
+        data = bytes(params).strip()
+        # A cheap shape check: the bytes are spliced in verbatim, so anything but a JSON
+        # object would corrupt the whole body and fail every request with one 400.
+        if not (data.startswith(b"{") and data.endswith(b"}")):
+            raise _invalid(f"requests[{custom_id}].params: stored params are not a JSON object")
+        return data
+    raise _invalid(f"requests[{custom_id}].params: expected bytes or dict, got {type(params)}")
+
+
+class _Builder:
+    def __init__(self, max_requests: int, max_bytes: int) -> None:
+        self.body = BatchBody()
+        self.max_requests = max_requests
+        self.max_bytes = max_bytes
+        self.seen: set[str] = set()
+
+    def add(self, item: BatchRequest) -> None:
+        custom_id, params = item
+        if not isinstance(custom_id, str) or not CUSTOM_ID_RE.match(custom_id):
+            raise _invalid(f"custom_id {custom_id!r} must match ^[a-zA-Z0-9_-]{{1,64}}$")
+        if custom_id in self.seen:
+            raise _invalid(f"duplicate custom_id {custom_id!r} in one batch")
+        self.seen.add(custom_id)
+        body = self.body
+        if body.count >= self.max_requests:
+            raise _invalid(
+                f"batch has more than {self.max_requests:,} requests (provider limit)",
+            )
+        prefix = b"," if body.count else b""
+        chunk = b"".join(
+            (
+                prefix,
+                b'{"custom_id":"',
+                custom_id.encode(),
+                b'","params":',
+                _params_bytes(custom_id, params),
+                b"}",
+            )
+        )
+        body.chunks.append(chunk)
+        body.size += len(chunk)
+        body.count += 1
+        if body.size > self.max_bytes:
+            raise _invalid(
+                f"batch body exceeds {self.max_bytes:,} bytes after {body.count:,} requests "
+                "(provider limit 256 MB); split the step into smaller batches",
+                error_type="request_too_large",
+            )
+
+    def finish(self) -> BatchBody:
+        if self.body.count == 0:
+            raise _invalid("a batch needs at least one request")
+        return self.body
+
+
+async def build_body(
+    requests: BatchRequests,
+    *,
+    max_requests: int = MAX_BATCH_REQUESTS,
+    max_bytes: int = MAX_BATCH_BYTES,
+) -> BatchBody:
+    """Encode `requests` (sync or async iterable), enforcing the limits as it goes.
+
+    Raises a non-retryable `ProviderError` on a bad or duplicate ``custom_id``, non-object
+    params, zero requests, more than `max_requests` requests or a body above `max_bytes`.
+    """
+    builder = _Builder(max_requests, max_bytes)
+    if isinstance(requests, AsyncIterable):
+        async for item in requests:
+            builder.add(item)
+    elif isinstance(requests, Iterable):
+        for item in requests:
+            builder.add(item)
+    else:
+        raise TypeError(f"requests must be an iterable or async iterable, got {type(requests)}")
+    return builder.finish()

@@ -1,0 +1,160 @@
+"""Messages-API params for one agent's step (Letta's ``AnthropicClient.build_request_data``).
+
+Built from the agent's *own* ``llm_config`` (Letta applied the first agent's client and
+agent type to every agent, §8.2). Output is deterministic: same input, same dict, same key
+order, so stored params and golden files compare byte for byte.
+
+Deliberate differences from Letta (see also `message_converter` and `tool_schema`):
+- model checks use the model without a ``provider/`` prefix (Letta checked the raw name);
+- ``request_heartbeat`` is offered on every non-terminal tool of non-v1 agents (§8.8);
+- ``metadata.user_id = "<agent_id>:<step>"`` identifies the request (the emulator's scenario
+  rules match on it);
+- ``context_management`` (Opus 4.5) is not sent: it is a beta-only field and batches go to
+  the GA endpoint without beta headers (Letta sent it without the beta header too);
+- ``force_tool_call=False`` asks for ``auto`` instead of ``any`` (Letta's batch always forced).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from letta_batch.providers.anthropic.message_converter import convert_messages, strip_prefix
+from letta_batch.providers.anthropic.tool_schema import (
+    anthropic_tools,
+    supports_structured_outputs,
+)
+from letta_batch.providers.anthropic.turns import (
+    EPHEMERAL,
+    cache_last_block,
+    dedupe_tool_results,
+    drop_empty,
+    drop_heartbeats,
+    ensure_user_first,
+    merge_heartbeats_into_tool_results,
+    merge_same_role,
+    thinking_first,
+)
+from letta_batch.schemas.agent import Agent, LLMConfig
+from letta_batch.schemas.enums import AgentType, MessageRole
+from letta_batch.schemas.message import Message
+from letta_batch.schemas.tool import Tool
+
+DEFAULT_MAX_TOKENS = 4096
+MIN_THINKING_BUDGET = 1024
+_REASONING_PREFIXES = ("claude-3-7-sonnet", "claude-sonnet-4", "claude-opus-4", "claude-haiku-4-5")
+_ADAPTIVE_PREFIXES = ("claude-opus-4-6", "claude-sonnet-4-6")
+_EFFORT_PREFIXES = ("claude-opus-4-5", "claude-opus-4-6", "claude-sonnet-4-6")
+#: The assistant prefill Letta adds for non-thinking, non-kwargs, non-Opus requests.
+INNER_THOUGHTS_PREFILL = "<thinking>"
+
+
+def is_reasoning_model(model: str) -> bool:
+    """Models Letta enables extended thinking on (``is_reasoning_model``)."""
+    return strip_prefix(model).startswith(_REASONING_PREFIXES)
+
+
+def thinking_enabled(cfg: LLMConfig) -> bool:
+    return cfg.enable_reasoner and is_reasoning_model(cfg.model)
+
+
+def thinking_config(cfg: LLMConfig) -> dict[str, Any] | None:
+    """``thinking``: adaptive on Opus/Sonnet 4.6, else enabled with a budget ≥ 1024."""
+    if not thinking_enabled(cfg):
+        return None
+    if cfg.provider_model.startswith(_ADAPTIVE_PREFIXES):
+        return {"type": "adaptive"}
+    return {"type": "enabled", "budget_tokens": max(cfg.max_reasoning_tokens, MIN_THINKING_BUDGET)}
+
+
+def tool_choice(*, thinking: bool, is_v1: bool, force_tool_call: bool) -> dict[str, Any]:
+    """``any`` cannot be combined with thinking; v1 agents end their turn by not calling."""
+    kind = "auto" if thinking or is_v1 or not force_tool_call else "any"
+    return {"type": kind, "disable_parallel_tool_use": True}
+
+
+def build_request_params(
+    agent: Agent,
+    messages: Sequence[Message],
+    tools: Sequence[Tool],
+    *,
+    terminal_tool_names: Collection[str],
+    step: int,
+    force_tool_call: bool = True,
+) -> dict[str, Any]:
+    """The Messages-API params of `agent`'s request for `step`.
+
+    `messages` is the in-context history with the compiled system message first; `tools`
+    is already the allowed set. Raises `RuntimeError` when ``messages[0]`` is not the system
+    message and `ValueError` on a tool message that cannot be paired with its call.
+    """
+    if not messages or messages[0].role != MessageRole.system:
+        role = messages[0].role if messages else None
+        raise RuntimeError(f"First message is not a system message, instead has role {role}")
+    cfg = agent.llm_config
+    model = cfg.provider_model
+    is_v1 = agent.agent_type is AgentType.letta_v1_agent
+    inner_thoughts = cfg.put_inner_thoughts_in_kwargs and not is_v1
+    thinking = thinking_config(cfg)
+    terminal = set(terminal_tool_names)
+    heartbeat_tools = frozenset() if is_v1 else frozenset(t.name for t in tools) - terminal
+    # Past calls of tools not offered now (filtered out this step) keep their heartbeat if
+    # the tool is non-terminal: that is the schema they were made against.
+    history_heartbeat = frozenset() if is_v1 else _called_tools(messages) - terminal
+
+    params: dict[str, Any] = {
+        "model": model,
+        "max_tokens": cfg.max_tokens or DEFAULT_MAX_TOKENS,
+        "temperature": 1.0 if thinking else cfg.temperature,
+    }
+    if thinking:
+        params["thinking"] = thinking
+    if cfg.effort is not None and model.startswith(_EFFORT_PREFIXES):
+        params["output_config"] = {"effort": cfg.effort}
+    if tools:
+        params["tool_choice"] = tool_choice(
+            thinking=thinking is not None, is_v1=is_v1, force_tool_call=force_tool_call
+        )
+        params["tools"] = anthropic_tools(
+            tools,
+            heartbeat_tools=heartbeat_tools,
+            inner_thoughts=inner_thoughts,
+            strict=cfg.strict and supports_structured_outputs(model),
+        )
+    params["system"] = [
+        {"type": "text", "text": messages[0].text(), "cache_control": dict(EPHEMERAL)}
+    ]
+    params["messages"] = _turns(
+        agent, messages[1:], inner_thoughts=inner_thoughts, heartbeat_tools=history_heartbeat
+    )
+    if thinking is None and not is_v1 and not inner_thoughts and "opus" not in model:
+        params["messages"].append({"role": "assistant", "content": INNER_THOUGHTS_PREFILL})
+    params["metadata"] = {"user_id": f"{agent.id}:{step}"}
+    return params
+
+
+def _called_tools(messages: Sequence[Message]) -> frozenset[str]:
+    return frozenset(c.function.name for m in messages for c in (m.tool_calls or []))
+
+
+def _turns(
+    agent: Agent,
+    history: Sequence[Message],
+    *,
+    inner_thoughts: bool,
+    heartbeat_tools: frozenset[str],
+) -> list[dict[str, Any]]:
+    cfg = agent.llm_config
+    turns = convert_messages(
+        history,
+        current_model=cfg.model,
+        inner_thoughts=inner_thoughts,
+        heartbeat_tools=heartbeat_tools,
+    )
+    turns = merge_same_role(drop_empty(turns))
+    if agent.agent_type is AgentType.letta_v1_agent:
+        turns = merge_same_role(drop_heartbeats(turns))
+    elif cfg.enable_reasoner:
+        turns = merge_heartbeats_into_tool_results(turns)
+    turns = thinking_first(dedupe_tool_results(turns))
+    return cache_last_block(ensure_user_first(turns))

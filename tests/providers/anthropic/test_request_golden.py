@@ -1,0 +1,47 @@
+"""Golden test: the sample agent's request params, byte for byte.
+
+Regenerate with ``UPDATE_GOLDEN=1 uv run pytest tests/providers/anthropic/test_request_golden.py``
+and review the diff by hand: it is the exact JSON a batch request carries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from letta_batch.providers.anthropic import build_request_params
+from tests.providers.anthropic.sample import TOOLS, sample_agent, sample_history, terminal_names
+
+EXPECTED = Path(__file__).parent / "expected" / "sample_agent_request.json"
+
+
+def render(params: dict) -> str:
+    return json.dumps(params, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_sample_agent_request_matches_golden() -> None:
+    agent = sample_agent()
+    params = build_request_params(
+        agent, sample_history(), TOOLS, terminal_tool_names=terminal_names(agent), step=1
+    )
+    text = render(params)
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        EXPECTED.write_text(text, encoding="utf-8")
+    assert text == EXPECTED.read_text(encoding="utf-8"), "run with UPDATE_GOLDEN=1 and review"
+
+
+def test_output_is_deterministic_and_inputs_untouched() -> None:
+    agent = sample_agent()
+    history = sample_history()
+    before = [m.model_dump_json() for m in history], [t.model_dump_json() for t in TOOLS]
+    runs = [
+        render(
+            build_request_params(
+                agent, history, TOOLS, terminal_tool_names={"send_message"}, step=1
+            )
+        )
+        for _ in range(3)
+    ]
+    assert runs[0] == runs[1] == runs[2]
+    assert before == ([m.model_dump_json() for m in history], [t.model_dump_json() for t in TOOLS])
