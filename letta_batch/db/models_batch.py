@@ -1,0 +1,191 @@
+"""ORM models of the batch side: jobs, their agents and inputs, provider batches, items,
+tool executions.
+
+Status columns hold the ``StrEnum`` values as plain strings (no database enum types), so a new
+status never needs a migration.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from letta_batch.db.base import Base
+from letta_batch.db.types import JSONType, UTCDateTime
+
+__all__ = [
+    "BatchJobAgentRow",
+    "BatchJobInputRow",
+    "BatchJobRow",
+    "LLMBatchItemRow",
+    "LLMBatchJobRow",
+    "ToolExecutionRow",
+]
+
+
+class BatchJobRow(Base):
+    """A Letta batch job (one workflow)."""
+
+    __tablename__ = "batch_jobs"
+    __table_args__ = (UniqueConstraint("organization_id", "idempotency_key"),)
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(
+        String, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    status: Mapped[str] = mapped_column(String, nullable=False, index=True)
+    max_steps: Mapped[int] = mapped_column(Integer, nullable=False)
+    agent_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    current_step: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    stop_reason: Mapped[str | None] = mapped_column(String, nullable=True)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, nullable=False)
+    callback_url: Mapped[str | None] = mapped_column(String, nullable=True)
+    callback_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    callback_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    callback_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String, nullable=True)
+    request_config: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, server_default=func.now()
+    )
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class BatchJobAgentRow(Base):
+    """One agent's membership and outcome in a job."""
+
+    __tablename__ = "batch_job_agents"
+    __table_args__ = (Index("ix_batch_job_agents_job_id_status", "job_id", "status"),)
+
+    job_id: Mapped[str] = mapped_column(
+        String, ForeignKey("batch_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    agent_id: Mapped[str] = mapped_column(
+        String, ForeignKey("agents.id"), primary_key=True, index=True
+    )
+    organization_id: Mapped[str] = mapped_column(String, nullable=False)
+    status: Mapped[str] = mapped_column(String, nullable=False)
+    stop_reason: Mapped[str | None] = mapped_column(String, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    steps: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class BatchJobInputRow(Base):
+    """The input messages submitted for one agent of a job (``MessageCreate`` dicts)."""
+
+    __tablename__ = "batch_job_inputs"
+    __table_args__ = (UniqueConstraint("job_id", "agent_id"),)
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    job_id: Mapped[str] = mapped_column(
+        String, ForeignKey("batch_jobs.id", ondelete="CASCADE"), nullable=False
+    )
+    agent_id: Mapped[str] = mapped_column(String, nullable=False)
+    organization_id: Mapped[str] = mapped_column(String, nullable=False)
+    messages: Mapped[list[Any]] = mapped_column(JSONType, nullable=False)
+
+
+class LLMBatchJobRow(Base):
+    """One provider batch (one step of one job)."""
+
+    __tablename__ = "llm_batch_jobs"
+    __table_args__ = (UniqueConstraint("letta_batch_job_id", "step"),)
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String, nullable=False)
+    letta_batch_job_id: Mapped[str] = mapped_column(
+        String, ForeignKey("batch_jobs.id", ondelete="CASCADE"), nullable=False
+    )
+    step: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String, nullable=False, index=True)
+    llm_provider: Mapped[str] = mapped_column(String, nullable=False)
+    provider_batch_id: Mapped[str | None] = mapped_column(String, nullable=True, index=True)
+    request_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    request_counts: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    create_batch_response: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    latest_polling_response: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    intent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, server_default=func.now()
+    )
+
+
+class LLMBatchItemRow(Base):
+    """One agent's request in one provider batch; ``id`` is the request's ``custom_id``."""
+
+    __tablename__ = "llm_batch_items"
+    __table_args__ = (
+        UniqueConstraint("llm_batch_id", "agent_id"),
+        Index("ix_llm_batch_items_llm_batch_id_request_status", "llm_batch_id", "request_status"),
+        Index("ix_llm_batch_items_llm_batch_id_step_status", "llm_batch_id", "step_status"),
+    )
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String, nullable=False)
+    llm_batch_id: Mapped[str] = mapped_column(
+        String, ForeignKey("llm_batch_jobs.id", ondelete="CASCADE"), nullable=False
+    )
+    letta_batch_job_id: Mapped[str] = mapped_column(String, nullable=False, index=True)
+    agent_id: Mapped[str] = mapped_column(
+        String, ForeignKey("agents.id"), nullable=False, index=True
+    )
+    step: Mapped[int] = mapped_column(Integer, nullable=False)
+    llm_config: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    request_status: Mapped[str] = mapped_column(String, nullable=False)
+    step_status: Mapped[str] = mapped_column(String, nullable=False)
+    step_state: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    request_params: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    batch_request_result: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    stop_reason: Mapped[str | None] = mapped_column(String, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, server_default=func.now()
+    )
+
+
+class ToolExecutionRow(Base):
+    """One tool call's execution record (at most one per item and provider call id)."""
+
+    __tablename__ = "tool_executions"
+    __table_args__ = (UniqueConstraint("batch_item_id", "tool_call_id"),)
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String, nullable=False)
+    batch_item_id: Mapped[str] = mapped_column(String, nullable=False)
+    tool_call_id: Mapped[str] = mapped_column(String, nullable=False)
+    agent_id: Mapped[str] = mapped_column(String, nullable=False, index=True)
+    tool_name: Mapped[str] = mapped_column(String, nullable=False)
+    status: Mapped[str] = mapped_column(String, nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    args: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    result: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, server_default=func.now()
+    )
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

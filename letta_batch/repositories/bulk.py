@@ -1,0 +1,221 @@
+"""Dialect-aware bulk SQL helpers: set membership with one bind parameter, idempotent
+inserts, upserts and keyed updates as ONE statement whatever the number of rows.
+
+That constant statement count is what keeps the step loop's database cost independent of
+the number of agents (spec §8.14). On PostgreSQL the rows travel as a single JSON parameter
+unnested by ``jsonb_to_recordset`` (one round trip, one execution, no parameter limit; much
+faster than a per-row ``executemany``). On SQLite they go through ``executemany``, which the
+driver runs as a loop over one prepared statement without network round trips.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Table,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    column,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import TableValuedAlias
+from sqlalchemy.types import TypeEngine
+
+Row = Mapping[str, Any]
+
+
+def dialect_name(session: AsyncSession) -> str:
+    """``"postgresql"`` or ``"sqlite"``."""
+    return session.get_bind().dialect.name
+
+
+def in_values(
+    column_: ColumnElement[Any],
+    values: Iterable[Any],
+    dialect: str,
+    *,
+    type_: TypeEngine[Any] | None = None,
+) -> ColumnElement[bool]:
+    """``column IN values`` as ONE bind parameter, so it has no parameter-count limit.
+
+    PostgreSQL: ``column = ANY(:array)`` (asyncpg sends the list as one array value).
+    SQLite: ``column IN (SELECT value FROM json_each(:json))``. A plain expanding ``IN``
+    would need one parameter per value and hit asyncpg's 32,767 / SQLite's 32,766 limit.
+    """
+    items = list(values)
+    if dialect == "postgresql":
+        array_type = postgresql.ARRAY(type_ if type_ is not None else String())
+        return column_ == any_(bindparam(None, items, type_=array_type))
+    each = func.json_each(json.dumps(items)).table_valued("value")
+    return column_.in_(select(each.c.value))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        # Bind processors are bypassed here, so apply UTCDateTime's rule: naive means UTC.
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__} for a bulk statement")
+
+
+def pg_recordset(table: Table, rows: Sequence[Row], name: str = "v") -> TableValuedAlias:
+    """``jsonb_to_recordset(:rows) AS v(col type, …)`` typed like ``table``'s columns.
+
+    JSON ``null`` becomes SQL NULL; datetimes are sent as ISO 8601 text.
+    """
+    keys = list(rows[0])
+    payload = json.dumps(
+        list(rows), default=_json_default, separators=(",", ":"), check_circular=False
+    )
+    return (
+        func.jsonb_to_recordset(cast(bindparam(None, payload, type_=Text()), postgresql.JSONB))
+        .table_valued(*[column(k, table.c[k].type) for k in keys])
+        .render_derived(name=name, with_types=True)
+    )
+
+
+def _insert(dialect: str, table: Table) -> Any:
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"unsupported dialect {dialect!r}")
+
+
+def _uniform(rows: Sequence[Row]) -> list[Row]:
+    keys = rows[0].keys()
+    for r in rows:
+        if r.keys() != keys:
+            raise ValueError(f"bulk rows must share their keys: {sorted(keys)} vs {sorted(r)}")
+    return list(rows)
+
+
+async def _execute_insert(session: AsyncSession, table: Table, rows: list[Row], build: Any) -> None:
+    dialect = dialect_name(session)
+    stmt = _insert(dialect, table)
+    if dialect == "postgresql":
+        rs = pg_recordset(table, rows)
+        stmt = stmt.from_select(list(rows[0]), select(*rs.c))
+        await session.execute(build(stmt))
+    else:
+        await session.execute(build(stmt), rows)
+
+
+async def insert_ignore(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Row],
+    *,
+    conflict_columns: Collection[str] | None = None,
+) -> None:
+    """Insert ``rows``; rows that hit a unique constraint are skipped (``ON CONFLICT DO NOTHING``).
+
+    ``conflict_columns`` names the unique constraint to arbitrate on; by default any
+    constraint counts. One statement; nothing is sent for an empty list.
+    """
+    if not rows:
+        return
+    elements = list(conflict_columns) if conflict_columns else None
+    await _execute_insert(
+        session, table, _uniform(rows), lambda s: s.on_conflict_do_nothing(index_elements=elements)
+    )
+
+
+async def upsert(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Row],
+    *,
+    conflict_columns: Collection[str],
+    update_columns: Collection[str] | None = None,
+) -> None:
+    """Insert ``rows``, updating the existing row on a ``conflict_columns`` clash.
+
+    ``update_columns`` (default: every given column except the conflict and primary-key
+    columns and ``created_at``) are set from the incoming row. Rows repeating a conflict key
+    collapse to the last one (as sequential writes would). One statement.
+    """
+    if not rows:
+        return
+    data = _uniform(rows)
+    keys = list(conflict_columns)
+    data = list({tuple(r[k] for k in keys): r for r in data}.values())
+    if update_columns is None:
+        skip = set(keys) | {c.name for c in table.primary_key} | {"created_at"}
+        update_columns = [k for k in data[0] if k not in skip]
+    columns = list(update_columns)
+
+    def build(stmt: Any) -> Any:
+        if not columns:
+            return stmt.on_conflict_do_nothing(index_elements=keys)
+        return stmt.on_conflict_do_update(
+            index_elements=keys, set_={name: stmt.excluded[name] for name in columns}
+        )
+
+    await _execute_insert(session, table, data, build)
+
+
+async def update_rows(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Row],
+    *,
+    key_columns: Collection[str] = ("id",),
+    organization_id: str | None = None,
+) -> None:
+    """``UPDATE table SET <other columns> WHERE <key columns> match`` for every row, in ONE
+    statement. With ``organization_id`` only that organization's rows can change."""
+    if not rows:
+        return
+    data = _uniform(rows)
+    keys = list(key_columns)
+    values = [k for k in data[0] if k not in keys]
+    org_clause = [] if organization_id is None else [table.c.organization_id == organization_id]
+    if dialect_name(session) == "postgresql":
+        rs = pg_recordset(table, data)
+        stmt = (
+            update(table)
+            .where(and_(*[table.c[k] == rs.c[k] for k in keys], *org_clause))
+            .values({k: rs.c[k] for k in values})
+        )
+        await session.execute(stmt)
+        return
+    stmt = (
+        update(table)
+        .where(and_(*[table.c[k] == bindparam(f"k_{k}") for k in keys], *org_clause))
+        .values({k: bindparam(f"v_{k}", type_=table.c[k].type) for k in values})
+    )
+    await session.execute(
+        stmt, [{**{f"k_{k}": r[k] for k in keys}, **{f"v_{k}": r[k] for k in values}} for r in data]
+    )
+
+
+async def delete_rows(
+    session: AsyncSession, table: Table, rows: Sequence[Row], *, key_columns: Collection[str]
+) -> None:
+    """Delete the rows whose ``key_columns`` match one of ``rows``, in ONE statement."""
+    if not rows:
+        return
+    keys = list(key_columns)
+    data = [{k: r[k] for k in keys} for r in rows]
+    if dialect_name(session) == "postgresql":
+        rs = pg_recordset(table, data)
+        await session.execute(delete(table).where(and_(*[table.c[k] == rs.c[k] for k in keys])))
+        return
+    stmt = delete(table).where(and_(*[table.c[k] == bindparam(f"k_{k}") for k in keys]))
+    await session.execute(stmt, [{f"k_{k}": r[k] for k in keys} for r in data])
