@@ -1,0 +1,135 @@
+"""Phase ``collect``: stream the provider's results into the item rows.
+
+Results are read as a stream and written in chunks by primary key, so a 100,000-result batch
+is never held in memory. Re-running after a cut stream rewrites the same values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from letta_batch.contracts import CollectResultsOutput, LLMBatchRef
+from letta_batch.crashpoints import checkpoint
+from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow
+from letta_batch.schemas import ItemRequestStatus, ProviderBatchStatus
+from letta_batch.services.runtime import NonRetryable, ServiceContext
+
+#: Result rows written per round trip.
+WRITE_CHUNK = 1_000
+
+_RESULT_STATUS = {
+    "succeeded": ItemRequestStatus.succeeded,
+    "errored": ItemRequestStatus.errored,
+    "expired": ItemRequestStatus.expired,
+    "canceled": ItemRequestStatus.canceled,
+}
+
+
+async def collect_results(ctx: ServiceContext, ref: LLMBatchRef) -> CollectResultsOutput:
+    async with ctx.session_factory() as session:
+        row = await session.scalar(
+            select(LLMBatchJobRow).where(
+                LLMBatchJobRow.id == ref.llm_batch_id,
+                LLMBatchJobRow.organization_id == ref.organization_id,
+            )
+        )
+        if row is None:
+            raise NonRetryable(f"llm_batch_id: no provider batch row {ref.llm_batch_id!r}")
+        status, provider_batch_id, llm_provider = (
+            row.status,
+            row.provider_batch_id,
+            row.llm_provider,
+        )
+    if status not in (ProviderBatchStatus.collected.value, ProviderBatchStatus.failed.value):
+        if provider_batch_id is None:
+            raise NonRetryable(f"llm_batch_id: {ref.llm_batch_id} was never sent")
+        await _stream_into_items(ctx, ref, llm_provider, provider_batch_id)
+        await checkpoint("collect.after_stream")
+    missing = await _finish(ctx, ref)
+    return await _counts(ctx, ref, missing)
+
+
+async def _stream_into_items(
+    ctx: ServiceContext, ref: LLMBatchRef, llm_provider: str, provider_batch_id: str
+) -> None:
+    chunk: list[dict[str, Any]] = []
+    prefix = "batch_item-"
+    async for result in ctx.provider(llm_provider).results(provider_batch_id):
+        custom_id = str(result.get("custom_id", ""))
+        if not custom_id.startswith(prefix):
+            continue  # not one of ours (defensive: custom_id is always our item id)
+        kind = (result.get("result") or {}).get("type", "errored")
+        chunk.append(
+            {
+                "id": custom_id,
+                "request_status": _RESULT_STATUS.get(kind, ItemRequestStatus.errored).value,
+                "batch_request_result": result,
+                "updated_at": ctx.clock(),
+            }
+        )
+        if len(chunk) >= WRITE_CHUNK:
+            await _write(ctx, ref, chunk)
+            chunk = []
+    if chunk:
+        await _write(ctx, ref, chunk)
+
+
+async def _write(ctx: ServiceContext, ref: LLMBatchRef, rows: list[dict[str, Any]]) -> None:
+    async with ctx.session_factory.begin() as session:
+        known = set(
+            (
+                await session.scalars(
+                    select(LLMBatchItemRow.id).where(
+                        LLMBatchItemRow.llm_batch_id == ref.llm_batch_id,
+                        LLMBatchItemRow.id.in_([r["id"] for r in rows]),
+                    )
+                )
+            ).all()
+        )
+        rows = [r for r in rows if r["id"] in known]
+        if rows:
+            await session.execute(update(LLMBatchItemRow), rows)
+
+
+async def _finish(ctx: ServiceContext, ref: LLMBatchRef) -> int:
+    """Items the provider returned nothing for fail as errored; the batch becomes collected."""
+    async with ctx.session_factory.begin() as session:
+        result = await session.execute(
+            update(LLMBatchItemRow)
+            .where(
+                LLMBatchItemRow.llm_batch_id == ref.llm_batch_id,
+                LLMBatchItemRow.request_status == ItemRequestStatus.pending.value,
+                LLMBatchItemRow.request_params.is_not(None),
+            )
+            .values(
+                request_status=ItemRequestStatus.errored.value,
+                error="no result for this request in the provider's results",
+            )
+        )
+        await session.execute(
+            update(LLMBatchJobRow)
+            .where(LLMBatchJobRow.id == ref.llm_batch_id)
+            .values(status=ProviderBatchStatus.collected.value, updated_at=ctx.clock())
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _counts(ctx: ServiceContext, ref: LLMBatchRef, missing: int) -> CollectResultsOutput:
+    async with ctx.session_factory() as session:
+        rows = (
+            await session.execute(
+                select(LLMBatchItemRow.request_status, func.count())
+                .where(LLMBatchItemRow.llm_batch_id == ref.llm_batch_id)
+                .group_by(LLMBatchItemRow.request_status)
+            )
+        ).all()
+    counts = {s: n for s, n in rows}
+    return CollectResultsOutput(
+        succeeded=counts.get("succeeded", 0),
+        errored=counts.get("errored", 0),
+        canceled=counts.get("canceled", 0),
+        expired=counts.get("expired", 0),
+        missing=missing,
+    )

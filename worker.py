@@ -1,0 +1,150 @@
+"""The letta-batch worker: runs ``BatchJobWorkflow`` and its activities.
+
+Configuration comes from the environment (``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``,
+``LETTA_BATCH_TASK_QUEUE``, ``DATABASE_URL``, ``ANTHROPIC_API_KEY``, ``ANTHROPIC_BASE_URL``) or
+flags. SIGTERM/SIGINT start a graceful shutdown: no new tasks, running activities get
+``--drain-seconds`` to finish, then the process exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities import StepActivities
+from letta_batch.config import Settings
+from letta_batch.db.engine import create_engine
+from letta_batch.logging_setup import configure_logging
+from letta_batch.services.runtime import ServiceContext
+from workflows import WORKFLOWS
+from workflows.search_attributes import ALL_KEYS
+
+log = structlog.get_logger("letta_batch.worker")
+
+
+@dataclass
+class WorkerOptions:
+    """Worker tuning; each has a flag and a default that suits a 2-core machine."""
+
+    max_concurrent_activities: int = 20
+    """Activity slots (each step phase is one activity; tools fan out in a child)."""
+    max_concurrent_workflow_tasks: int = 50
+    drain_seconds: float = 30.0
+    """Graceful-shutdown window for running activities (Temporal's default is 0)."""
+    tool_activities_per_second: float | None = None
+    """Task-queue-wide rate limit (server enforced) for rate-limited tools, if set."""
+
+
+async def register_search_attributes(
+    client: Client, namespace: str, keys: Sequence[SearchAttributeKey] = ALL_KEYS
+) -> list[str]:
+    """Add the project's search attributes that are missing; returns the names added."""
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    known = set(existing.custom_attributes) | set(existing.system_attributes)
+    missing = {  # The SDK's enum mirrors the API's IndexedValueType numbering.
+        k.name: IndexedValueType.ValueType(int(k.indexed_value_type))
+        for k in keys
+        if k.name not in known
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+        )
+    return sorted(missing)
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+def build_worker(
+    client: Client, ctx: ServiceContext, task_queue: str, options: WorkerOptions
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=StepActivities(ctx).all(),
+        max_concurrent_activities=options.max_concurrent_activities,
+        max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,
+        max_task_queue_activities_per_second=options.tool_activities_per_second,
+        graceful_shutdown_timeout=timedelta(seconds=options.drain_seconds),
+    )
+
+
+async def run_worker(settings: Settings, options: WorkerOptions) -> None:
+    client = await connect(settings)
+    added = await register_search_attributes(client, settings.temporal_namespace)
+    if added:
+        log.info("search_attributes.registered", names=added)
+    ctx = ServiceContext(engine=create_engine(settings.database_url), settings=settings)
+    worker = build_worker(client, ctx, settings.task_queue, options)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker.started", task_queue=settings.task_queue, address=settings.temporal_address)
+    run = asyncio.create_task(worker.run())
+    await asyncio.wait([run, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    log.info("worker.stopping", drain_seconds=options.drain_seconds)
+    await worker.shutdown()
+    await ctx.aclose()
+    log.info("worker.stopped")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    defaults = WorkerOptions()
+    parser.add_argument("--task-queue")
+    parser.add_argument("--address")
+    parser.add_argument("--namespace")
+    parser.add_argument("--database-url")
+    parser.add_argument(
+        "--max-concurrent-activities", type=int, default=defaults.max_concurrent_activities
+    )
+    parser.add_argument("--drain-seconds", type=float, default=defaults.drain_seconds)
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level)
+    settings = Settings.from_env()
+    settings = settings.model_copy(
+        update={
+            k: v
+            for k, v in {
+                "task_queue": args.task_queue,
+                "temporal_address": args.address,
+                "temporal_namespace": args.namespace,
+                "database_url": args.database_url,
+            }.items()
+            if v
+        }
+    )
+    options = WorkerOptions(
+        max_concurrent_activities=args.max_concurrent_activities, drain_seconds=args.drain_seconds
+    )
+    asyncio.run(run_worker(settings, options))
+
+
+if __name__ == "__main__":
+    main()
