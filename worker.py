@@ -23,10 +23,10 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities import StepActivities
+from letta_batch.client import connect_temporal
 from letta_batch.config import Settings
 from letta_batch.db.engine import create_engine
 from letta_batch.logging_setup import configure_logging
@@ -70,14 +70,6 @@ async def register_search_attributes(
     return sorted(missing)
 
 
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
-    )
-
-
 def build_worker(
     client: Client, ctx: ServiceContext, task_queue: str, options: WorkerOptions
 ) -> Worker:
@@ -94,7 +86,7 @@ def build_worker(
 
 
 async def run_worker(settings: Settings, options: WorkerOptions) -> None:
-    client = await connect(settings)
+    client = await connect_temporal(settings)
     added = await register_search_attributes(client, settings.temporal_namespace)
     if added:
         log.info("search_attributes.registered", names=added)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfigProfile
 from temporalio.service import RPCError
 
 from letta_batch.config import Settings
@@ -23,6 +24,20 @@ from letta_batch.db.engine import create_engine
 from letta_batch.db.models_batch import BatchJobAgentRow, BatchJobRow, LLMBatchJobRow
 from letta_batch.services.runtime import ServiceContext
 from letta_batch.services.submit import SubmittedJob, submit_batch
+
+
+async def connect_temporal(settings: Settings) -> Client:
+    """A Temporal client with the pydantic converter.
+
+    Address and namespace come from ``settings``; TLS, mTLS certificates and API keys (for
+    Temporal Cloud) from Temporal's standard environment configuration (``TEMPORAL_API_KEY``,
+    ``TEMPORAL_TLS``, ``TEMPORAL_TLS_CLIENT_CERT_PATH``…, ``TEMPORAL_PROFILE`` /
+    ``temporal.toml``), as every Temporal tool reads it.
+    """
+    config = ClientConfigProfile.load().to_client_connect_config()
+    config["target_host"] = settings.temporal_address
+    config["namespace"] = settings.temporal_namespace
+    return await Client.connect(**config, data_converter=pydantic_data_converter)
 
 
 def workflow_id_for(job_id: str) -> str:
@@ -41,11 +56,7 @@ class LettaBatchClient:
     @classmethod
     async def connect(cls, settings: Settings | None = None) -> LettaBatchClient:
         settings = settings or Settings.from_env()
-        client = await Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
-        )
+        client = await connect_temporal(settings)
         return cls(
             client, ServiceContext(engine=create_engine(settings.database_url), settings=settings)
         )

@@ -7,7 +7,7 @@ apply_decisions → tools → persist_step. Only ids and counts cross this bound
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from letta_batch.contracts import (
@@ -79,7 +79,11 @@ class BatchJobWorkflow:
             )
         )
         if final.callback_url_set:
-            await runner.send_callback()
+            try:
+                await runner.send_callback()
+            except ActivityError as err:
+                # The outcome is recorded on the job; a callback never fails the job.
+                workflow.logger.warning("completion callback failed: %s", err.cause or err)
         workflow.upsert_search_attributes([sa.BATCH_STATUS.value_set(final.status)])
         self.set_phase(Phase.done, steps)
         await workflow.wait_condition(workflow.all_handlers_finished)
