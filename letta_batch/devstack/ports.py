@@ -13,9 +13,18 @@ class StartupError(RuntimeError):
     """A child process did not come up (it exited, or never listened in time)."""
 
 
-def free_port(host: str = LOOPBACK, exclude: set[int] | None = None) -> int:
-    """A port the OS reports free right now (chosen anew on every run, so runs never clash)."""
+def free_port(
+    host: str = LOOPBACK, exclude: set[int] | None = None, preferred: int | None = None
+) -> int:
+    """``preferred`` when it is free, else a port the OS reports free right now."""
     exclude = exclude or set()
+    if preferred is not None and preferred not in exclude and not port_open(host, preferred):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, preferred))
+                return preferred
+            except OSError:
+                pass
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind((host, 0))

@@ -84,7 +84,8 @@ class DevStack:
         used: set[int] = set()
         self.port = free_port(exclude=used)
         used.add(self.port)
-        self.ui_port = free_port(exclude=used)
+        # The UI's usual port when it is free, so the README's address works.
+        self.ui_port = free_port(exclude=used, preferred=8233)
         used.add(self.ui_port)
         self.emulator_port = free_port(exclude=used)
         database_url = config.database_url or default_database_url(self.state_dir)
