@@ -112,3 +112,21 @@ def admin_batches(base_url: str) -> list[dict[str, Any]]:
 
 def tool(agent_id: str, step: int, name: str, **args: Any) -> dict[str, Any]:
     return {"match": {"agent_id": agent_id, "step": step}, "reply": {"tool": name, "input": args}}
+
+
+def two_step_rules(heart: str, child: str) -> list[dict[str, Any]]:
+    """``heart`` edits memory then replies; ``child`` calls get_weather (its child rule forces
+    a second step) then replies: both end on the terminal send_message at step 1."""
+    return [
+        tool(
+            heart,
+            0,
+            "memory_insert",
+            label="human",
+            new_string="Likes tea.",
+            request_heartbeat=True,
+        ),
+        tool(heart, 1, "send_message", message="Noted.", request_heartbeat=False),
+        tool(child, 0, "get_weather", city="Paris", request_heartbeat=False),
+        tool(child, 1, "send_message", message="Sunny.", request_heartbeat=False),
+    ]

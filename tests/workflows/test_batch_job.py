@@ -24,6 +24,7 @@ from tests.workflows.scenario import (
     set_scenario,
     suffix,
     tool,
+    two_step_rules,
 )
 
 FAST_POLL = PollSettings(initial_seconds=1, factor=1.0, max_seconds=1)
@@ -86,17 +87,7 @@ async def test_multi_step_job_follows_tool_rules(
     set_scenario(
         emulator.base_url,
         [
-            tool(
-                heart,
-                0,
-                "memory_insert",
-                label="human",
-                new_string="Likes tea.",
-                request_heartbeat=True,
-            ),
-            tool(heart, 1, "send_message", message="Noted.", request_heartbeat=False),
-            tool(child, 0, "get_weather", city="Paris", request_heartbeat=False),
-            tool(child, 1, "send_message", message="Sunny.", request_heartbeat=False),
+            *two_step_rules(heart, child),
             tool(cond, 0, "classify", text="all calm", request_heartbeat=False),
             tool(cond, 1, "get_weather", city="Oslo", request_heartbeat=False),  # refused: calm
             tool(cond, 2, "send_message", message="Calm.", request_heartbeat=False),

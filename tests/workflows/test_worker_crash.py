@@ -32,7 +32,7 @@ from tests.workflows.scenario import (
     load_agents,
     set_scenario,
     suffix,
-    tool,
+    two_step_rules,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,17 +100,7 @@ async def test_job_survives_worker_kill(
     set_scenario(
         emulator.base_url,
         [
-            tool(
-                heart,
-                0,
-                "memory_insert",
-                label="human",
-                new_string="Likes tea.",
-                request_heartbeat=True,
-            ),
-            tool(heart, 1, "send_message", message="Noted.", request_heartbeat=False),
-            tool(child, 0, "get_weather", city="Paris", request_heartbeat=False),
-            tool(child, 1, "send_message", message="Sunny.", request_heartbeat=False),
+            *two_step_rules(heart, child),
         ],
     )
     client = LettaBatchClient(temporal_env.client, service_ctx)

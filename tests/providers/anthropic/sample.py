@@ -215,3 +215,39 @@ def sample_history(model: str | None = SONNET_4) -> list[Message]:
 def terminal_names(agent: Agent) -> set[str]:
     solver = ToolRulesSolver(tool_rules=agent.tool_rules)
     return {t.name for t in agent.tools if solver.is_terminal_tool(t.name)}
+
+
+TERMINAL = {"send_message"}
+
+
+def build(
+    history: list[Message] | None = None, tools: list[Tool] | None = None, **llm: Any
+) -> dict[str, Any]:
+    """Request params for the sample agent (overriding llm_config fields) at step 3."""
+    from letta_batch.providers.anthropic import build_request_params
+
+    agent = sample_agent(**llm)
+    return build_request_params(
+        agent,
+        sample_history() if history is None else history,
+        TOOLS if tools is None else tools,
+        terminal_tool_names=TERMINAL,
+        step=3,
+    )
+
+
+def tool(params: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(t for t in params["tools"] if t["name"] == name)
+
+
+def blocks(params: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    return [
+        b
+        for m in params["messages"]
+        if m["role"] == role and isinstance(m["content"], list)
+        for b in m["content"]
+    ]
+
+
+def msg(n: int, role: MessageRole, **kw: Any) -> Message:
+    return Message(id=f"message-x-{n}", agent_id=AGENT_ID, role=role, **kw)

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from letta_batch.providers.anthropic import build_request_params
 from letta_batch.schemas import (
     AgentType,
-    Message,
-    MessageRole,
     TextContent,
     Tool,
 )
@@ -19,42 +16,14 @@ from letta_batch.stepping.constants import REQUEST_HEARTBEAT_PARAM
 from tests.providers.anthropic.sample import (
     AGENT_ID,
     HEARTBEAT,
+    TERMINAL,
     TOOLS,
+    blocks,
+    build,
     sample_agent,
     sample_history,
+    tool,
 )
-
-TERMINAL = {"send_message"}
-
-
-def build(
-    history: list[Message] | None = None, tools: list[Tool] | None = None, **llm: Any
-) -> dict[str, Any]:
-    agent = sample_agent(**llm)
-    return build_request_params(
-        agent,
-        sample_history() if history is None else history,
-        TOOLS if tools is None else tools,
-        terminal_tool_names=TERMINAL,
-        step=3,
-    )
-
-
-def tool(params: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(t for t in params["tools"] if t["name"] == name)
-
-
-def blocks(params: dict[str, Any], role: str) -> list[dict[str, Any]]:
-    return [
-        b
-        for m in params["messages"]
-        if m["role"] == role and isinstance(m["content"], list)
-        for b in m["content"]
-    ]
-
-
-def msg(n: int, role: MessageRole, **kw: Any) -> Message:
-    return Message(id=f"message-x-{n}", agent_id=AGENT_ID, role=role, **kw)
 
 
 def test_thinking_off_uses_any_prefill_and_separate_heartbeat() -> None:
