@@ -29,6 +29,10 @@ def _register() -> None:
 
     jobs_cli.register(app)
 
+    from letta_batch.cli import replay as replay_cli
+
+    replay_cli.register(app)  # `replay FILE…` and the `dev` sub-app (record-histories)
+
 
 _register()
 
