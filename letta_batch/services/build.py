@@ -30,6 +30,7 @@ from letta_batch.db.models_batch import (
 )
 from letta_batch.providers.anthropic.request_builder import build_request_params
 from letta_batch.repositories.agents import load_agents, set_message_ids
+from letta_batch.repositories.bulk import dialect_name, in_values
 from letta_batch.repositories.messages import (
     insert_messages,
     load_in_context_messages,
@@ -276,11 +277,15 @@ async def _recall_counts(
     session: Any, org: str, agent_ids: Sequence[str]
 ) -> tuple[dict[str, int], dict[str, tuple[list[str], int]]]:
     """Per agent: stored message count, archival passage count and tags (for the metadata)."""
+    dialect = dialect_name(session)
     totals = dict(
         (
             await session.execute(
                 select(MessageRow.agent_id, func.count())
-                .where(MessageRow.organization_id == org, MessageRow.agent_id.in_(agent_ids))
+                .where(
+                    MessageRow.organization_id == org,
+                    in_values(MessageRow.__table__.c.agent_id, agent_ids, dialect),
+                )
                 .group_by(MessageRow.agent_id)
             )
         ).all()
@@ -288,7 +293,8 @@ async def _recall_counts(
     passages = (
         await session.execute(
             select(PassageRow.agent_id, PassageRow.tags).where(
-                PassageRow.organization_id == org, PassageRow.agent_id.in_(agent_ids)
+                PassageRow.organization_id == org,
+                in_values(PassageRow.__table__.c.agent_id, agent_ids, dialect),
             )
         )
     ).all()

@@ -13,11 +13,14 @@ from sqlalchemy import func, select, update
 from letta_batch.contracts import CollectResultsOutput, LLMBatchRef
 from letta_batch.crashpoints import checkpoint
 from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow
+from letta_batch.repositories.bulk import dialect_name, in_values, update_rows
 from letta_batch.schemas import ItemRequestStatus, ProviderBatchStatus
 from letta_batch.services.runtime import NonRetryable, ServiceContext
 
-#: Result rows written per round trip.
-WRITE_CHUNK = 1_000
+#: Result rows written per round trip (one JSON-recordset UPDATE each). Large so that the
+#: statements per step stay flat up to this many agents; results are held in memory only
+#: one chunk at a time.
+WRITE_CHUNK = 10_000
 
 _RESULT_STATUS = {
     "succeeded": ItemRequestStatus.succeeded,
@@ -83,14 +86,18 @@ async def _write(ctx: ServiceContext, ref: LLMBatchRef, rows: list[dict[str, Any
                 await session.scalars(
                     select(LLMBatchItemRow.id).where(
                         LLMBatchItemRow.llm_batch_id == ref.llm_batch_id,
-                        LLMBatchItemRow.id.in_([r["id"] for r in rows]),
+                        in_values(
+                            LLMBatchItemRow.__table__.c.id,
+                            [r["id"] for r in rows],
+                            dialect_name(session),
+                        ),
                     )
                 )
             ).all()
         )
         rows = [r for r in rows if r["id"] in known]
         if rows:
-            await session.execute(update(LLMBatchItemRow), rows)
+            await update_rows(session, LLMBatchItemRow.__table__, rows)
 
 
 async def _finish(ctx: ServiceContext, ref: LLMBatchRef) -> int:

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from letta_batch.contracts import PersistStepInput, PersistStepOutput
 from letta_batch.crashpoints import checkpoint
 from letta_batch.db.models_agents import AgentRow
 from letta_batch.db.models_batch import BatchJobAgentRow, LLMBatchItemRow, ToolExecutionRow
 from letta_batch.repositories.agents import set_message_ids
+from letta_batch.repositories.bulk import dialect_name, in_values, update_rows
 from letta_batch.repositories.messages import insert_messages
 from letta_batch.schemas import AgentRunStatus, ItemStepStatus, Message, StopReason
 from letta_batch.services.runtime import ServiceContext
@@ -23,8 +24,19 @@ from letta_batch.stepping.decide import Decision, DecisionAction
 from letta_batch.stepping.outcome import parse_result
 from letta_batch.stepping.step_messages import step_messages
 
-#: Items persisted per transaction.
-PERSIST_CHUNK = 2_000
+#: Items persisted per transaction. One chunk holds a whole step up to this size, so the
+#: statements per step do not grow with the number of agents.
+PERSIST_CHUNK = 20_000
+#: The item columns ``persist`` reads (not the large ``request_params``).
+_ITEM_COLUMNS = (
+    LLMBatchItemRow.id,
+    LLMBatchItemRow.agent_id,
+    LLMBatchItemRow.letta_batch_job_id,
+    LLMBatchItemRow.step,
+    LLMBatchItemRow.llm_config,
+    LLMBatchItemRow.batch_request_result,
+    LLMBatchItemRow.decision,
+)
 
 
 async def persist_step(ctx: ServiceContext, arg: PersistStepInput) -> PersistStepOutput:
@@ -33,8 +45,8 @@ async def persist_step(ctx: ServiceContext, arg: PersistStepInput) -> PersistSte
     while True:
         async with ctx.session_factory.begin() as session:
             items = (
-                await session.scalars(
-                    select(LLMBatchItemRow)
+                await session.execute(
+                    select(*_ITEM_COLUMNS)
                     .where(
                         LLMBatchItemRow.llm_batch_id == arg.llm_batch_id,
                         LLMBatchItemRow.step_status.in_(
@@ -55,6 +67,8 @@ async def persist_step(ctx: ServiceContext, arg: PersistStepInput) -> PersistSte
             after = items[-1].id
             await _persist_chunk(ctx, session, items, arg, out)
         await checkpoint("persist.after_commit")
+        if len(items) < PERSIST_CHUNK:
+            break  # that was the last chunk: skip one empty query
     return await _settled_counts(ctx, arg.llm_batch_id, out)
 
 
@@ -90,12 +104,13 @@ async def _settled_counts(
 async def _persist_chunk(
     ctx: ServiceContext,
     session: Any,
-    items: Sequence[LLMBatchItemRow],
+    items: Sequence[Any],
     arg: PersistStepInput,
     out: PersistStepOutput,
 ) -> None:
     org = arg.organization_id
     agent_ids = [i.agent_id for i in items]
+    dialect = dialect_name(session)
     agents = {
         a.id: a
         for a in (
@@ -105,16 +120,26 @@ async def _persist_chunk(
                     AgentRow.message_ids,
                     AgentRow.message_buffer_autoclear,
                     AgentRow.timezone,
-                ).where(AgentRow.id.in_(agent_ids), AgentRow.organization_id == org)
+                ).where(
+                    in_values(AgentRow.__table__.c.id, agent_ids, dialect),
+                    AgentRow.organization_id == org,
+                )
             )
         ).all()
     }
     executions = {
         e.batch_item_id: e
         for e in (
-            await session.scalars(
-                select(ToolExecutionRow).where(
-                    ToolExecutionRow.batch_item_id.in_([i.id for i in items])
+            await session.execute(
+                select(
+                    ToolExecutionRow.batch_item_id,
+                    ToolExecutionRow.status,
+                    ToolExecutionRow.result,
+                    ToolExecutionRow.error,
+                ).where(
+                    in_values(
+                        ToolExecutionRow.__table__.c.batch_item_id, [i.id for i in items], dialect
+                    )
                 )
             )
         ).all()
@@ -157,7 +182,8 @@ async def _persist_chunk(
         decision = built.decision
         messages.extend(built.messages)
         ids_now = list(agent.message_ids)
-        ids_now += [m.id for m in built.messages if m.id not in set(ids_now)]
+        known = set(ids_now)
+        ids_now += [m.id for m in built.messages if m.id not in known]
         stops = not decision.continue_stepping or decision.action is DecisionAction.fail
         if stops and agent.message_buffer_autoclear and ids_now:
             ids_now = ids_now[:1]  # Letta's autoclear: only the system message stays in context
@@ -175,8 +201,8 @@ async def _persist_chunk(
             out.completed += 1
         agent_updates.append(
             {
-                "b_job": item.letta_batch_job_id,
-                "b_agent": item.agent_id,
+                "job_id": item.letta_batch_job_id,
+                "agent_id": item.agent_id,
                 "status": status.value,
                 "stop_reason": stop_reason.value if stop_reason else None,
                 "reason": decision.reason,
@@ -196,8 +222,10 @@ async def _persist_chunk(
     await insert_messages(session, org, messages)
     if new_ids:
         await set_message_ids(session, org, new_ids)
-    await session.execute(update(LLMBatchItemRow), item_updates)
-    await _update_agents(session, agent_updates)
+    await update_rows(session, LLMBatchItemRow.__table__, item_updates)
+    await update_rows(
+        session, BatchJobAgentRow.__table__, agent_updates, key_columns=("job_id", "agent_id")
+    )
 
 
 def _final_status(decision: Decision, stops: bool) -> tuple[AgentRunStatus, StopReason | None]:
@@ -211,26 +239,6 @@ def _final_status(decision: Decision, stops: bool) -> tuple[AgentRunStatus, Stop
     if not stops:
         return AgentRunStatus.running, None
     return AgentRunStatus.completed, decision.stop_reason or StopReason.end_turn
-
-
-async def _update_agents(session: Any, rows: list[dict[str, Any]]) -> None:
-    from sqlalchemy import bindparam
-
-    stmt = (
-        update(BatchJobAgentRow.__table__)
-        .where(
-            BatchJobAgentRow.__table__.c.job_id == bindparam("b_job"),
-            BatchJobAgentRow.__table__.c.agent_id == bindparam("b_agent"),
-        )
-        .values(
-            status=bindparam("status"),
-            stop_reason=bindparam("stop_reason"),
-            reason=bindparam("reason"),
-            steps=bindparam("steps"),
-        )
-    )
-    if rows:
-        await session.execute(stmt, rows)
 
 
 def _text(value: Any) -> str:

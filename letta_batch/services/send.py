@@ -32,8 +32,10 @@ log = structlog.get_logger(__name__)
 
 #: How far before the recorded intent a reused batch may have been created (clock skew).
 RECONCILE_SKEW = timedelta(minutes=5)
-#: Rows fetched per round trip while streaming requests into the create call.
-STREAM_CHUNK = 2_000
+#: Rows fetched per round trip while streaming requests into the create call. Large enough
+#: that a 10,000-agent step takes one or two round trips; at most this many request params
+#: (a few KB each) are held at once.
+STREAM_CHUNK = 10_000
 
 
 async def _load(session: Any, ref: LLMBatchRef) -> LLMBatchJobRow:

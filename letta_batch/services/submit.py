@@ -115,8 +115,9 @@ def _messages(req: dict[str, Any], where: str, problems: list[str]) -> list[Mess
         except ValueError as exc:
             first = exc.errors()[0] if hasattr(exc, "errors") else {"loc": (), "msg": str(exc)}
             loc = ".".join(str(p) for p in first.get("loc", ()))
+            shown = req["input"] if has_input else msg  # the caller's value, not our wrapper
             problems.append(
-                f"{path}{'.' + loc if loc and not has_input else ''}: {first['msg']}, got {_short(msg)}"
+                f"{path}{'.' + loc if loc and not has_input else ''}: {first['msg']}, got {_short(shown)}"
             )
             continue
         text = (
@@ -131,6 +132,16 @@ def _messages(req: dict[str, Any], where: str, problems: list[str]) -> list[Mess
     return out
 
 
+def _request_indexes(payload: Any) -> dict[str, int]:
+    """Agent id → index of its first request in the payload."""
+    out: dict[str, int] = {}
+    requests = payload.get("requests") if isinstance(payload, dict) else None
+    for i, req in enumerate(requests if isinstance(requests, list) else []):
+        if isinstance(req, dict) and isinstance(req.get("agent_id"), str):
+            out.setdefault(req["agent_id"], i)
+    return out
+
+
 async def submit_batch(
     ctx: ServiceContext,
     organization_id: str,
@@ -140,8 +151,15 @@ async def submit_batch(
     idempotency_key: str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> SubmittedJob:
-    if not 1 <= max_steps <= 1000:
-        raise SubmissionError([f"max_steps: must be between 1 and 1000, got {max_steps}"])
+    # Python callers can pass anything: refuse wrong types with a message, not a TypeError.
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or not 1 <= max_steps <= 1000:
+        raise SubmissionError(
+            [f"max_steps: must be an integer between 1 and 1000, got {_short(max_steps)}"]
+        )
+    if idempotency_key is not None and not isinstance(idempotency_key, str):
+        raise SubmissionError(
+            [f"idempotency_key: expected a string, got {_short(idempotency_key)}"]
+        )
     requests, callback_url, problems = parse_create_batch(payload)
     async with ctx.session_factory.begin() as session:
         if idempotency_key:
@@ -175,7 +193,11 @@ async def submit_batch(
             else {}
         )
         models: set[str] = set()
-        for index, agent_id in enumerate(agent_ids):
+        # Name the payload's request index: skipped (invalid, duplicate) requests shift
+        # positions in ``agent_ids``.
+        indexes = _request_indexes(payload)
+        for agent_id in agent_ids:
+            index = indexes[agent_id]
             if agent_id not in rows:
                 problems.append(f"requests[{index}].agent_id: unknown agent {agent_id!r}")
                 continue

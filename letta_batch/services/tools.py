@@ -33,8 +33,9 @@ from letta_batch.tools.results import ToolResult
 from letta_batch.tools.sandbox import run_custom_tool as run_in_sandbox
 from letta_batch.tools.validation import validate_tool_args
 
-#: Built-in calls executed per transaction.
-BUILTIN_CHUNK = 1_000
+#: Built-in calls executed per transaction. One chunk holds a whole step up to this size:
+#: the executor's statements are per call set, so fewer chunks mean fewer statements.
+BUILTIN_CHUNK = 20_000
 _BUILTIN_TYPES = [t.value for t in BUILTIN_TOOL_TYPES]
 
 
@@ -92,6 +93,8 @@ async def run_builtin_tools(ctx: ServiceContext, ref: LLMBatchRef) -> RunToolsOu
                 out.succeeded += 1
             else:
                 out.failed += 1
+        if len(rows) < BUILTIN_CHUNK:
+            return out  # that was the last chunk: skip one empty query
 
 
 async def list_custom_tool_calls(ctx: ServiceContext, arg: CustomToolPageInput) -> CustomToolPage:

@@ -15,6 +15,7 @@ each deliberate:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -42,6 +43,7 @@ def strip_prefix(model: str) -> str:
     return model.split("/", 1)[1] if "/" in model else model
 
 
+@functools.lru_cache(maxsize=256)  # called per message per agent with a handful of models
 def _model_family(model: str) -> str:
     return _SNAPSHOT.sub("", strip_prefix(model))
 

@@ -16,7 +16,9 @@ The last tool gets ``cache_control`` so the tool block is cached with the system
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -115,6 +117,36 @@ def _with_inner_thoughts(params: dict[str, Any]) -> None:
         params["required"].insert(0, INNER_THOUGHTS_KWARG)
 
 
+#: Cleaned input schemas as JSON by ``(id(tool), heartbeat, inner_thoughts, strict)``, with the
+#: tool kept so its id cannot be reused. Agents loaded together share their Tool objects, so a
+#: step cleans each tool's schema once instead of once per agent (deep copies dominated build).
+_SCHEMA_CACHE: dict[tuple[int, bool, bool, bool], tuple[Tool, str]] = {}
+_SCHEMA_CACHE_MAX = 4_096
+
+
+def _input_schema(tool: Tool, heartbeat: bool, inner_thoughts: bool, strict: bool) -> Any:
+    key = (id(tool), heartbeat, inner_thoughts, strict)
+    hit = _SCHEMA_CACHE.get(key)
+    if hit is not None and hit[0] is tool and hit[0].parameters is tool.parameters:
+        return json.loads(hit[1])  # a fresh copy: callers may change it
+    params = _parameters(tool)
+    _with_heartbeat(params, heartbeat)
+    if inner_thoughts:
+        _with_inner_thoughts(params)
+    schema = clean_schema(params, strict)
+    if schema.get("type") != "object":
+        schema["type"] = "object"
+    if not isinstance(schema.get("properties"), dict):
+        schema["properties"] = {}
+    if strict:
+        schema["additionalProperties"] = False
+    if len(_SCHEMA_CACHE) >= _SCHEMA_CACHE_MAX:
+        _SCHEMA_CACHE.clear()
+    with contextlib.suppress(TypeError, ValueError):  # not JSON (never when stored): uncached
+        _SCHEMA_CACHE[key] = (tool, json.dumps(schema))
+    return schema
+
+
 def anthropic_tools(
     tools: Sequence[Tool],
     *,
@@ -126,17 +158,7 @@ def anthropic_tools(
     out: list[dict[str, Any]] = []
     strict_count = 0
     for tool in tools:
-        params = _parameters(tool)
-        _with_heartbeat(params, tool.name in heartbeat_tools)
-        if inner_thoughts:
-            _with_inner_thoughts(params)
-        schema = clean_schema(params, strict)
-        if schema.get("type") != "object":
-            schema["type"] = "object"
-        if not isinstance(schema.get("properties"), dict):
-            schema["properties"] = {}
-        if strict:
-            schema["additionalProperties"] = False
+        schema = _input_schema(tool, tool.name in heartbeat_tools, inner_thoughts, strict)
         description = tool.json_schema.get("description") or tool.description or ""
         entry: dict[str, Any] = {
             "name": tool.name,

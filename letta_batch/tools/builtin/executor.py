@@ -3,8 +3,8 @@
 Statements per call set, whatever the number of agents: claim the calls in
 ``tool_executions`` (1), stored results of already-finished calls (0–1), the attached tools
 (1), every needed block, locked (0–1), all changed blocks with a version check (0–1), all new
-passages (0–1), the final ``tool_executions`` rows (1) — plus one query per search call
-(each has its own text and filters).
+passages (0–1), the final ``tool_executions`` rows (1), every ``conversation_search`` (0–1)
+— plus one query per ``archival_memory_search`` call (each has its own text and filters).
 
 Order: calls run sorted by ``(step, agent_id, item_id, index, call_id)``. A block shared by
 several agents is one in-memory object, so each edit sees the previous ones and nothing is
@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from letta_batch.db.types import utcnow
 from letta_batch.repositories.blocks import update_block_values
 from letta_batch.schemas.tool import Tool
-from letta_batch.tools.builtin import archival, ledger, search
+from letta_batch.tools.builtin import archival, ledger, search, search_batch
 from letta_batch.tools.builtin.loading import attached_tools, load_memories
 from letta_batch.tools.builtin.memory import BLOCK_TOOLS, MEMORY_TOOLS, AgentMemory
 from letta_batch.tools.builtin.schemas import BUILTIN_TOOL_NAMES
@@ -186,7 +186,26 @@ async def _execute(
         raise MemoryWriteConflict(f"blocks changed concurrently: {sorted(outcome.conflicts)}")
     await archival.insert_passages(session, passages)
 
+    # All conversation searches of the call set run as one statement (see search_batch).
+    conversations = [s for s in searches if s[0].tool_name == "conversation_search"]
+    found = await search_batch.conversation_search_many(
+        session,
+        org_id,
+        [
+            search_batch.SearchCall(c.agent_id, _zone(c.agent_timezone), a)
+            for c, _, a in conversations
+        ],
+    )
+    for (call, tool, _args), value in zip(conversations, found, strict=True):
+        if isinstance(value, BaseException):
+            results[call.key] = ToolResult.from_exception(
+                call.tool_name, value, limit=tool.return_char_limit
+            )
+        else:
+            results[call.key] = ToolResult.ok(value, limit=tool.return_char_limit)
     for call, tool, args in searches:
+        if call.tool_name == "conversation_search":
+            continue
         fn = _SEARCHES[call.tool_name]
         try:
             value = await fn(session, org_id, call.agent_id, _zone(call.agent_timezone), **args)

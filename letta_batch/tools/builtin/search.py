@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -133,9 +134,13 @@ async def conversation_search(
     size = max(0, DEFAULT_PAGE_SIZE if limit is None else int(limit))
     stmt = select(t.c.role, t.c.content, t.c.tool_calls, t.c.created_at).where(*conds)
     rows = (await session.execute(stmt.order_by(*order).limit(size))).mappings().all()
+    return format_conversation_results(rows, tz, datetime.now(tz))
+
+
+def format_conversation_results(rows: Sequence[Any], tz: ZoneInfo, now: datetime) -> dict[str, Any]:
+    """Letta's ``conversation_search`` result for the matched message rows (best first)."""
     if not rows:
         return {"message": "No results found.", "results": []}
-    now = datetime.now(tz)
     results = []
     for row in rows:
         local = row["created_at"].astimezone(tz)

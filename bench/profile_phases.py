@@ -1,0 +1,171 @@
+"""Profile the step phases in isolation: services called directly, no Temporal.
+
+    uv run python bench/profile_phases.py --agents 1000 [--steps 2] [--profile [--top 25]]
+
+Creates a test database, loads N agents, submits a job and runs build → send → poll →
+collect → decide → tools → persist for each step against an in-process emulator (zero
+processing), timing every phase and counting its SQL statements. ``--profile`` runs the
+phases under cProfile and prints the top functions by cumulative and own time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import pstats
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import event
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_job import SCENARIO, _agents  # noqa: E402
+from letta_batch.config import Settings  # noqa: E402
+from letta_batch.contracts import (  # noqa: E402
+    ApplyDecisionsInput,
+    BuildRequestsInput,
+    JobRef,
+    LLMBatchRef,
+    PersistStepInput,
+)
+from letta_batch.db.engine import StatementCounter, create_engine  # noqa: E402
+from letta_batch.definitions import load_definitions  # noqa: E402
+from letta_batch.providers.emulator.server import EmulatorServer  # noqa: E402
+from letta_batch.services import build, decide, jobs, persist, send, submit, tools  # noqa: E402
+from letta_batch.services.runtime import ServiceContext  # noqa: E402
+from tests.conftest import create_test_database, drop_test_database  # noqa: E402
+
+PHASES = ["build", "send", "poll", "collect", "decide", "tools", "persist"]
+
+
+async def run(n: int, steps: int, profiler: cProfile.Profile | None) -> dict[str, Any]:
+    emulator = EmulatorServer(processing_seconds=0).start()
+    async with httpx.AsyncClient() as http:
+        (await http.put(f"{emulator.admin_url}/scenario", json=SCENARIO)).raise_for_status()
+    name, url = await create_test_database()
+    settings = Settings(database_url=url, anthropic_base_url=emulator.base_url)
+    ctx = ServiceContext(engine=create_engine(url), settings=settings)
+    seconds: dict[str, float] = defaultdict(float)
+    slow: list[tuple[float, str]] = []
+    started: dict[int, float] = {}
+
+    @event.listens_for(ctx.engine.sync_engine, "before_cursor_execute")
+    def _before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        started[id(cursor)] = time.perf_counter()
+
+    @event.listens_for(ctx.engine.sync_engine, "after_cursor_execute")
+    def _after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        slow.append((time.perf_counter() - started.pop(id(cursor), time.perf_counter()), statement))
+
+    sql: dict[str, int] = defaultdict(int)
+
+    async def timed(phase: str, fn: Callable[[], Awaitable[Any]]) -> Any:
+        with StatementCounter(ctx.engine) as counter:
+            if profiler is not None:
+                profiler.enable()
+            t0 = time.perf_counter()
+            try:
+                return await fn()
+            finally:
+                seconds[phase] += time.perf_counter() - t0
+                if profiler is not None:
+                    profiler.disable()
+                sql[phase] += counter.count
+
+    try:
+        org = settings.organization_id
+        async with ctx.session_factory.begin() as session:
+            loaded = await load_definitions(session, org, _agents(n, name))
+        job = await submit.submit_batch(
+            ctx,
+            org,
+            {"requests": [{"agent_id": a, "input": "hi"} for a in loaded.agent_ids.values()]},
+            max_steps=steps,
+        )
+        await jobs.start_job(ctx, JobRef(job_id=job.job_id, organization_id=org))
+        for step in range(steps):
+            built = await timed(
+                "build",
+                lambda s=step: build.build_requests(
+                    ctx,
+                    BuildRequestsInput(
+                        job_id=job.job_id, organization_id=org, step=s, max_steps=steps
+                    ),
+                ),
+            )
+            if built.request_count == 0:
+                break
+            ref = LLMBatchRef(llm_batch_id=built.llm_batch_id, organization_id=org)
+            await timed("send", lambda r=ref: send.send_batch(ctx, r))
+            for _ in range(6_000):  # the emulator ends a batch at once (zero processing)
+                if (await timed("poll", lambda r=ref: send.poll_batch(ctx, r))).ended:
+                    break
+                await asyncio.sleep(0.05)
+            await timed("collect", lambda r=ref: collect_results(ctx, r))
+            arg = {"llm_batch_id": ref.llm_batch_id, "organization_id": org, "max_steps": steps}
+            await timed(
+                "decide", lambda a=arg: decide.apply_decisions(ctx, ApplyDecisionsInput(**a))
+            )
+            await timed("tools", lambda r=ref: tools.run_builtin_tools(ctx, r))
+            await timed("persist", lambda a=arg: persist.persist_step(ctx, PersistStepInput(**a)))
+    finally:
+        await ctx.aclose()
+        await drop_test_database(name)
+        emulator.stop()
+    for took, statement in sorted(slow, reverse=True)[:8]:
+        print(f"{took:8.3f}s  {' '.join(statement.split())[:150]}")
+    return {
+        "agents": n,
+        **{p: seconds[p] for p in PHASES},
+        "overhead_step": sum(seconds.values()) / steps,
+        "sql_step": sum(sql.values()) / steps,
+        **{f"sql_{p}": sql[p] for p in PHASES},
+    }
+
+
+async def collect_results(ctx: ServiceContext, ref: LLMBatchRef) -> Any:
+    from letta_batch.services import collect
+
+    return await collect.collect_results(ctx, ref)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--agents", type=int, nargs="+", default=[1000])
+    parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--top", type=int, default=30)
+    args = parser.parse_args()
+    rows = []
+    for n in args.agents:
+        profiler = cProfile.Profile() if args.profile else None
+        rows.append(asyncio.run(run(n, args.steps, profiler)))
+        if profiler is not None:
+            profiler.dump_stats(f"/tmp/profile_phases_{n}.prof")  # for pstats callers/callees
+            for key in ("cumulative", "tottime"):
+                buf = io.StringIO()
+                pstats.Stats(profiler, stream=buf).sort_stats(key).print_stats(args.top)
+                print(f"--- N={n}, top {args.top} by {key} ---")
+                print(buf.getvalue())
+    table = Table(title=f"phases in isolation ({args.steps} steps, seconds summed over steps)")
+    cols = ["agents", *PHASES, "overhead_step", "sql_step", *(f"sql_{p}" for p in PHASES)]
+    for c in cols:
+        table.add_column(c.replace("_step", "/step"), justify="right")
+    for r in rows:
+        table.add_row(*(f"{r[c]:.2f}" if isinstance(r[c], float) else str(r[c]) for c in cols))
+    Console(width=220).print(table)
+
+
+if __name__ == "__main__":
+    main()
