@@ -58,6 +58,12 @@ def translated(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             if mapped is exc:
                 raise
             activity.logger.warning("activity failed: %s", mapped)
+            if isinstance(exc, OperationalError | DBAPIError):
+                # The driver's exception chain (~10 KB of stack traces) would push the failure
+                # over the server's 4 KB limit for a retrying activity's last failure, which is
+                # then shown as "Failure exceeds size limit.": the chain goes to the log only.
+                activity.logger.warning("database error detail", exc_info=exc)
+                raise mapped from None
             raise mapped from exc
 
     return wrapper

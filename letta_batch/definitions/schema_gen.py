@@ -21,6 +21,8 @@ import ast
 import re
 from typing import Any
 
+from letta_batch.definitions.errors import show
+
 TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 HEARTBEAT_PARAM = "request_heartbeat"
 _SKIPPED_FIRST = {"self", "agent_state"}
@@ -194,25 +196,35 @@ def check_json_schema(schema: Any, tool_name: str) -> list[tuple[str, str]]:
     if name is not None and name != tool_name:
         problems.append(("name", f"{name!r} differs from the tool name {tool_name!r}"))
     if "description" in schema and not isinstance(schema["description"], str | None):
-        problems.append(("description", "must be a string"))
+        problems.append(("description", f"must be a string, got {show(schema['description'])}"))
     params = schema.get("parameters")
     if not isinstance(params, dict):
         return [
             *problems,
-            ("parameters", "must be an object {type: 'object', properties, required}"),
+            (
+                "parameters",
+                f"must be an object {{type: 'object', properties, required}}, got {show(params)}",
+            ),
         ]
     if params.get("type") != "object":
         problems.append(("parameters.type", f"must be 'object', got {params.get('type')!r}"))
     props = params.get("properties", {})
     if not isinstance(props, dict):
-        problems.append(("parameters.properties", "must be an object"))
+        problems.append(("parameters.properties", f"must be an object, got {show(props)}"))
         props = {}
     for key, value in props.items():
         if not isinstance(value, dict):
-            problems.append((f"parameters.properties.{key}", "must be an object (a JSON schema)"))
+            problems.append(
+                (
+                    f"parameters.properties.{key}",
+                    f"must be an object (a JSON schema), got {show(value)}",
+                )
+            )
     required = params.get("required", [])
     if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
-        problems.append(("parameters.required", "must be a list of property names"))
+        problems.append(
+            ("parameters.required", f"must be a list of property names, got {show(required)}")
+        )
     else:
         for r in required:
             if r not in props and r != HEARTBEAT_PARAM:

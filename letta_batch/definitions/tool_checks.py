@@ -53,7 +53,9 @@ def tool_spec_problems(
             problems.append(
                 Problem(
                     f"{base}.source_code",
-                    f"does not parse: {exc.msg} (line {exc.lineno}) [{where}]",
+                    f"does not parse: {exc.msg}"
+                    + (f" (line {exc.lineno})" if exc.lineno is not None else "")
+                    + f" [{where}]",
                 )
             )
             return None, problems

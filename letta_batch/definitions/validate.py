@@ -30,7 +30,7 @@ def _entries(raw: Mapping[str, Any], key: str, problems: list[Problem]) -> list[
     if value is None:
         return []
     if not isinstance(value, list):
-        problems.append(Problem(key, f"must be a list, got {type(value).__name__}"))
+        problems.append(Problem(key, f"must be a list, got {type(value).__name__} {show(value)}"))
         return []
     return value
 

@@ -77,7 +77,7 @@ def _start_worker(
 
 async def _wait_reached(tmp: Path, point: str, proc: subprocess.Popen[bytes]) -> None:
     marker = tmp / f"{point}.reached"
-    for _ in range(600):
+    for _ in range(1800):  # generous: CI machines may be loaded
         if marker.exists():
             return
         assert proc.poll() is None, (tmp / "worker.log").read_text()[-3000:]
