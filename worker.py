@@ -116,6 +116,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--max-concurrent-activities", type=int, default=defaults.max_concurrent_activities
     )
     parser.add_argument("--drain-seconds", type=float, default=defaults.drain_seconds)
+    parser.add_argument(
+        "--task-queue-activities-per-second",
+        type=float,
+        default=None,
+        help="server-enforced rate limit over the whole task queue (e.g. tools calling a "
+        "rate-limited service); off by default",
+    )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
@@ -133,7 +140,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         }
     )
     options = WorkerOptions(
-        max_concurrent_activities=args.max_concurrent_activities, drain_seconds=args.drain_seconds
+        max_concurrent_activities=args.max_concurrent_activities,
+        drain_seconds=args.drain_seconds,
+        tool_activities_per_second=args.task_queue_activities_per_second,
     )
     asyncio.run(run_worker(settings, options))
 
