@@ -110,7 +110,7 @@ async def _reconcile(session: Any, provider: Any, row: LLMBatchJobRow) -> BatchI
     candidates = [
         b
         for b in await provider.list_batches(created_after=row.intent_at - RECONCILE_SKEW)
-        if _total(b) == row.request_count
+        if b.total_requests == row.request_count
     ]
     if not candidates:
         return None
@@ -125,10 +125,6 @@ async def _reconcile(session: Any, provider: Any, row: LLMBatchJobRow) -> BatchI
     )
     free = sorted((b for b in candidates if b.id not in claimed), key=lambda b: b.created_at)
     return free[0] if free else None
-
-
-def _total(info: BatchInfo) -> int:
-    return sum(info.request_counts.model_dump().values())
 
 
 async def _stream_requests(

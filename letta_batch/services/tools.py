@@ -25,7 +25,7 @@ from letta_batch.crashpoints import checkpoint
 from letta_batch.db.models_agents import AgentRow, AgentToolRow, ToolRow
 from letta_batch.db.models_batch import LLMBatchItemRow, ToolExecutionRow
 from letta_batch.repositories.rows import tool_from_row
-from letta_batch.schemas import Tool, ToolType
+from letta_batch.schemas import ToolExecutionPolicy, ToolType
 from letta_batch.schemas.enums import BUILTIN_TOOL_TYPES
 from letta_batch.services.runtime import NonRetryable, ServiceContext
 from letta_batch.tools.builtin.executor import BuiltinCall, execute_builtin_calls
@@ -109,7 +109,7 @@ async def list_custom_tool_calls(ctx: ServiceContext, arg: CustomToolPageInput) 
         ).all()
     calls = []
     for e, _type, _tz, _step, execution in rows:
-        policy = Tool(id="-", name=e.tool_name, execution=execution or {}).execution
+        policy = ToolExecutionPolicy.model_validate(execution or {})
         calls.append(
             CustomToolCallRef(
                 execution_id=e.id,
