@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine as _create_async_engine,
 )
 
+from letta_batch import json_codec
+
 log = logging.getLogger(__name__)
 
 #: How long a SQLite writer waits for the lock before failing (milliseconds).
@@ -70,6 +72,10 @@ def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine
     ``pool_pre_ping`` so connections dropped by a server restart are replaced transparently.
     Extra keyword arguments go to SQLAlchemy's ``create_async_engine``.
     """
+    # orjson for JSON/JSONB columns: request params, results and step state are a few KB
+    # per agent per step, and the standard library's codec dominated those phases.
+    kwargs.setdefault("json_serializer", json_codec.dumps)
+    kwargs.setdefault("json_deserializer", json_codec.loads)
     if is_sqlite(url):
         path = _sqlite_file(url)
         if path is not None:

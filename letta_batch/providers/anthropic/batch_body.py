@@ -8,12 +8,12 @@ provider's limits *before* anything is sent, then streamed with an exact Content
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from letta_batch import json_codec
 from letta_batch.providers.base import BatchRequest, BatchRequests
 from letta_batch.providers.errors import ProviderError
 
@@ -65,7 +65,7 @@ def _invalid(message: str, error_type: str = "invalid_request_error") -> Provide
 
 def _params_bytes(custom_id: str, params: bytes | dict[str, Any]) -> bytes:
     if isinstance(params, dict):
-        return json.dumps(params, ensure_ascii=False, separators=(",", ":")).encode()
+        return json_codec.dumps_bytes(params)
     if isinstance(params, bytes | bytearray | memoryview):
         data = bytes(params).strip()
         # A cheap shape check: the bytes are spliced in verbatim, so anything but a JSON

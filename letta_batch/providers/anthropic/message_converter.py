@@ -22,6 +22,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from letta_batch import json_codec
 from letta_batch.schemas.enums import MessageRole
 from letta_batch.schemas.message import (
     ImageContent,
@@ -61,7 +62,7 @@ def same_model(message_model: str | None, current_model: str) -> bool:
 
 def _args(message: Message, raw: str) -> dict[str, Any]:
     try:
-        value = json.loads(raw) if raw else {}
+        value = json_codec.loads(raw) if raw else {}
     except json.JSONDecodeError:
         log.warning("message %s: tool call arguments are not JSON; sending {}", message.id)
         return {}

@@ -11,9 +11,10 @@ Interpreting a row (succeeded/errored/…, tool calls, reasoning) is stepping's 
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
+
+from letta_batch import json_codec
 
 
 async def iter_jsonl_rows(chunks: AsyncIterable[bytes]) -> AsyncIterator[dict[str, Any]]:
@@ -44,7 +45,7 @@ def _decode(line: bytes) -> dict[str, Any] | None:
     line = line.strip()
     if not line:
         return None
-    row = json.loads(line)
+    row = json_codec.loads(line)
     if not isinstance(row, dict):
         raise ValueError(f"results line is not a JSON object: {line[:80]!r}")
     return row
