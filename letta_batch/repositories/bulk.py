@@ -2,29 +2,25 @@
 inserts, upserts and keyed updates as ONE statement whatever the number of rows.
 
 That constant statement count is what keeps the step loop's database cost independent of
-the number of agents (spec §8.14). On PostgreSQL the rows travel as a single JSON parameter
-unnested by ``jsonb_to_recordset`` (one round trip, one execution, no parameter limit; much
-faster than a per-row ``executemany``). On SQLite they go through ``executemany``, which the
-driver runs as a loop over one prepared statement without network round trips.
+the number of agents (spec §8.14). On PostgreSQL the rows go through a binary COPY
+into a temporary table (``staging``) joined by one statement: three statements whatever the
+number of rows, no parameter limit, and linear in the payload (one JSON parameter unnested
+by ``jsonb_to_recordset``, used before, grew superlinearly past a few MB). On SQLite they go through ``executemany``, which the driver runs as a loop over one prepared
+statement without network round trips.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     String,
     Table,
-    Text,
     and_,
     any_,
     bindparam,
-    cast,
-    column,
     delete,
     func,
     select,
@@ -32,8 +28,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.selectable import TableValuedAlias
 from sqlalchemy.types import TypeEngine
+
+from letta_batch import json_codec
+from letta_batch.repositories.staging import copy_rows, stage_rows
 
 Row = Mapping[str, Any]
 
@@ -60,33 +58,13 @@ def in_values(
     if dialect == "postgresql":
         array_type = postgresql.ARRAY(type_ if type_ is not None else String())
         return column_ == any_(bindparam(None, items, type_=array_type))
-    each = func.json_each(json.dumps(items)).table_valued("value")
+    each = func.json_each(json_codec.dumps(items)).table_valued("value")
     return column_.in_(select(each.c.value))
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        # Bind processors are bypassed here, so apply UTCDateTime's rule: naive means UTC.
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"cannot serialise {type(value).__name__} for a bulk statement")
-
-
-def pg_recordset(table: Table, rows: Sequence[Row], name: str = "v") -> TableValuedAlias:
-    """``jsonb_to_recordset(:rows) AS v(col type, …)`` typed like ``table``'s columns.
-
-    JSON ``null`` becomes SQL NULL; datetimes are sent as ISO 8601 text.
-    """
-    keys = list(rows[0])
-    payload = json.dumps(
-        list(rows), default=_json_default, separators=(",", ":"), check_circular=False
-    )
-    return (
-        func.jsonb_to_recordset(cast(bindparam(None, payload, type_=Text()), postgresql.JSONB))
-        .table_valued(*[column(k, table.c[k].type) for k in keys])
-        .render_derived(name=name, with_types=True)
-    )
+async def _pg_source(session: AsyncSession, table: Table, rows: Sequence[Row]) -> Table:
+    """The rows as a table to select from: a COPY stage (see ``staging``)."""
+    return await stage_rows(session, table, rows)
 
 
 def _insert(dialect: str, table: Table) -> Any:
@@ -109,11 +87,25 @@ async def _execute_insert(session: AsyncSession, table: Table, rows: list[Row], 
     dialect = dialect_name(session)
     stmt = _insert(dialect, table)
     if dialect == "postgresql":
-        rs = pg_recordset(table, rows)
-        stmt = stmt.from_select(list(rows[0]), select(*rs.c))
-        await session.execute(build(stmt))
+        src = await _pg_source(session, table, rows)
+        keys = list(rows[0])
+        # ORDER BY: sequence/identity values follow the caller's row order
+        query = select(*[src.c[k] for k in keys]).order_by(src.c._ord)
+        await session.execute(build(stmt.from_select(keys, query)))
     else:
         await session.execute(build(stmt), rows)
+
+
+async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[Row]) -> None:
+    """Plain insert of many new rows (a clash fails the transaction): ``COPY`` on
+    PostgreSQL, ``executemany`` on SQLite. One statement; nothing is sent for an empty list."""
+    if not rows:
+        return
+    data = _uniform(rows)
+    if dialect_name(session) == "postgresql":
+        await copy_rows(session, table.name, {c.name: c.type for c in table.c}, data)
+    else:
+        await session.execute(table.insert(), data)
 
 
 async def insert_ignore(
@@ -187,7 +179,7 @@ async def update_rows(
     values = [k for k in data[0] if k not in keys]
     org_clause = [] if organization_id is None else [table.c.organization_id == organization_id]
     if dialect_name(session) == "postgresql":
-        rs = pg_recordset(table, data)
+        rs = await _pg_source(session, table, data)
         stmt = (
             update(table)
             .where(and_(*[table.c[k] == rs.c[k] for k in keys], *org_clause))
@@ -214,7 +206,7 @@ async def delete_rows(
     keys = list(key_columns)
     data = [{k: r[k] for k in keys} for r in rows]
     if dialect_name(session) == "postgresql":
-        rs = pg_recordset(table, data)
+        rs = await _pg_source(session, table, data)
         await session.execute(delete(table).where(and_(*[table.c[k] == rs.c[k] for k in keys])))
         return
     stmt = delete(table).where(and_(*[table.c[k] == bindparam(f"k_{k}") for k in keys]))

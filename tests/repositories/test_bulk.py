@@ -41,7 +41,8 @@ async def test_insert_ignore_upsert_and_in_values(bulk_engine) -> None:
                 .scalars()
                 .all()
             )
-        assert counter.count == 4
+        # SQLite: one executemany per write; PostgreSQL: stage, COPY and write per bulk write
+        assert counter.count == (4 if dialect_name(session) == "sqlite" else 10)
     assert len(found) == 40_000
     async with factory() as session:
         names = dict((await session.execute(select(orgs.c.id, orgs.c.name))).all())

@@ -1,0 +1,102 @@
+"""Large bulk payloads on PostgreSQL: COPY into a temporary table, then one set-based statement.
+
+The bulk helpers used to send rows as ONE JSON parameter unnested by ``jsonb_to_recordset``.
+PostgreSQL's cost of unpacking one huge parameter grows faster than its size: on the
+reference machine 1,000 rows of ~10 KB took 0.37 s, 10,000 took 7.2 s (``unnest`` of arrays
+behaves the same). A binary ``COPY`` of the same 10,000 rows into a temporary table takes
+1.2–2.1 s and grows linearly, so the helpers stage the rows and join against the stage:
+three statements (create, copy, the write) whatever the number or size of the rows. Always
+staging, rather than only large payloads, keeps that count the same for 10 rows and 100,000.
+
+The stage lives in the caller's transaction (``ON COMMIT DROP``); its ``_ord`` column keeps the
+caller's row order (inserts assign ``sequence_id`` in that order).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, MetaData, Table, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from letta_batch import json_codec
+
+Row = Mapping[str, Any]
+
+#: Stage names only need to be unique within one transaction of one connection.
+_stage_numbers = itertools.count()
+
+
+def json_default(value: Any) -> Any:
+    """JSON for the values bind processors would have converted (they are bypassed here)."""
+    if isinstance(value, datetime):
+        # UTCDateTime's rule: naive means UTC.
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__} for a bulk statement")
+
+
+def _encoder(type_: TypeEngine[Any], dialect: Any) -> Callable[[Any], Any]:
+    """How a Python value becomes what asyncpg's COPY encoder for the column expects."""
+    if isinstance(type_, JSON):
+        # SQLAlchemy registers a jsonb codec that takes JSON text.
+        return lambda v: None if v is None else json_codec.dumps(v, default=json_default)
+    if isinstance(type_, TypeDecorator):
+        return lambda v: type_.process_bind_param(v, dialect)
+    return lambda v: v
+
+
+async def copy_rows(
+    session: AsyncSession,
+    table_name: str,
+    types: Mapping[str, TypeEngine[Any]],
+    rows: Sequence[Row],
+) -> None:
+    """Binary ``COPY`` of ``rows`` (uniform keys) into ``table_name`` in the session's
+    transaction; ``types`` gives each key's column type. One statement, announced to the
+    engine's cursor-execute listeners so statement counters and timers see it."""
+    keys = list(rows[0])
+    conn = await session.connection()
+    encoders = [_encoder(types[k], conn.dialect) for k in keys]
+    records = (tuple(enc(row[k]) for enc, k in zip(encoders, keys, strict=True)) for row in rows)
+    quoted = ", ".join(f'"{k}"' for k in keys)
+    statement = f'COPY "{table_name}" ({quoted}) FROM STDIN (FORMAT binary)'
+    sync = conn.sync_connection
+    assert sync is not None
+    sync.dispatch.before_cursor_execute(sync, None, statement, (), None, False)
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection  # the asyncpg connection, inside this transaction
+    assert driver is not None
+    await driver.copy_records_to_table(table_name, records=records, columns=keys)
+    sync.dispatch.after_cursor_execute(sync, None, statement, (), None, False)
+
+
+async def stage_rows(session: AsyncSession, table: Table, rows: Sequence[Row]) -> Table:
+    """COPY ``rows`` (uniform keys) into a new temporary table typed like ``table``'s columns.
+
+    Returns the stage as a ``Table`` with the row keys plus ``_ord`` (the row's position).
+    Two statements: ``CREATE TEMP TABLE … AS SELECT … WITH NO DATA`` and the ``COPY``.
+    """
+    keys = list(rows[0])
+    name = f"_stage_{table.name}_{next(_stage_numbers)}"
+    quoted = ", ".join(f'"{k}"' for k in keys)
+    await session.execute(
+        text(
+            f'CREATE TEMP TABLE "{name}" ON COMMIT DROP AS '
+            f'SELECT {quoted}, 0::bigint AS _ord FROM "{table.name}" WITH NO DATA'
+        )
+    )
+    stage = Table(
+        name,
+        MetaData(),
+        *(Column(k, table.c[k].type) for k in keys),
+        Column("_ord", BigInteger),
+    )
+    types = {c.name: c.type for c in stage.c}
+    await copy_rows(session, name, types, [{**row, "_ord": i} for i, row in enumerate(rows)])
+    return stage
