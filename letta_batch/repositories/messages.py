@@ -92,7 +92,7 @@ async def update_system_messages(
             {
                 "id": message_id,
                 "content": [TextContent(text=text).model_dump(mode="json")],
-                "search_text": text,
+                "search_text": None,  # system messages are not searched (UNSEARCHED_ROLES)
             }
             for message_id, text in texts.items()
         ],

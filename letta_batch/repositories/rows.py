@@ -131,8 +131,18 @@ def agent_from_row(row: RowLike, tools: list[Tool], blocks: list[Block]) -> Agen
     )
 
 
-def search_text(message: Message) -> str:
-    """Plain text of a message for full-text search: text parts plus tool-call arguments."""
+#: Roles ``conversation_search`` never returns (Letta's rule): their text is not indexed, so
+#: rewriting every agent's system prompt each step does not rebuild its full-text entry.
+UNSEARCHED_ROLES = frozenset({"system", "tool"})
+
+
+def search_text(message: Message) -> str | None:
+    """Plain text of a message for full-text search: text parts plus tool-call arguments.
+
+    ``None`` for roles the search never returns (:data:`UNSEARCHED_ROLES`).
+    """
+    if str(message.role) in UNSEARCHED_ROLES:
+        return None
     parts = [p.text for p in message.content if isinstance(p, TextContent)]
     for call in message.tool_calls or []:
         parts.append(call.function.arguments)

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from letta_batch.db import models as m
 from letta_batch.repositories.bulk import dialect_name
+from letta_batch.repositories.rows import UNSEARCHED_ROLES
 
 #: Letta's RETRIEVAL_QUERY_DEFAULT_PAGE_SIZE.
 DEFAULT_PAGE_SIZE = 5
@@ -113,7 +114,7 @@ async def conversation_search(
     conds: list[Any] = [
         t.c.organization_id == org_id,
         t.c.agent_id == agent_id,
-        t.c.role.notin_(["tool", "system"]),
+        t.c.role.notin_(sorted(UNSEARCHED_ROLES)),
         func.coalesce(cast(t.c.tool_calls, Text), literal("")).not_like(
             f'%"name": "{CONVERSATION_SEARCH_TOOL_NAME}"%'
         ),

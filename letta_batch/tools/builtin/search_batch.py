@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from letta_batch.db import models as m
 from letta_batch.repositories.bulk import dialect_name
+from letta_batch.repositories.rows import UNSEARCHED_ROLES
 from letta_batch.tools.builtin.search import (
     _ENGLISH,
     CONVERSATION_SEARCH_TOOL_NAME,
@@ -105,7 +106,7 @@ def _statement(org_id: str, payload: str) -> Any:
         .where(
             t.c.organization_id == org_id,
             t.c.agent_id == v.c.agent_id,
-            t.c.role.notin_(["tool", "system"]),
+            t.c.role.notin_(sorted(UNSEARCHED_ROLES)),
             func.coalesce(cast(t.c.tool_calls, Text), literal("")).not_like(
                 f'%"name": "{CONVERSATION_SEARCH_TOOL_NAME}"%'
             ),
