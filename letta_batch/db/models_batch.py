@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -155,7 +156,9 @@ class LLMBatchItemRow(Base):
     request_status: Mapped[str] = mapped_column(String, nullable=False)
     step_status: Mapped[str] = mapped_column(String, nullable=False)
     step_state: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
-    request_params: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    request_body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    """The provider request params as compact JSON bytes, spliced verbatim into the batch
+    body by ``send`` (migration 0002 says why not JSONB). NULL when the item was not sent."""
     batch_request_result: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     stop_reason: Mapped[str | None] = mapped_column(String, nullable=True)

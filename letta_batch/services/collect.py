@@ -108,7 +108,7 @@ async def _finish(ctx: ServiceContext, ref: LLMBatchRef) -> int:
             .where(
                 LLMBatchItemRow.llm_batch_id == ref.llm_batch_id,
                 LLMBatchItemRow.request_status == ItemRequestStatus.pending.value,
-                LLMBatchItemRow.request_params.is_not(None),
+                LLMBatchItemRow.request_body.is_not(None),
             )
             .values(
                 request_status=ItemRequestStatus.errored.value,

@@ -28,7 +28,7 @@ from letta_batch.stepping.outcome import parse_result
 #: statements per step do not grow with the number of agents (rows hold only the columns
 #: read below, a few KB each).
 DECIDE_CHUNK = 20_000
-#: The item columns ``decide`` reads (not the large ``request_params``).
+#: The item columns ``decide`` reads (not the large ``request_body``).
 _ITEM_COLUMNS = (
     LLMBatchItemRow.id,
     LLMBatchItemRow.organization_id,

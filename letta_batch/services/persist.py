@@ -27,7 +27,7 @@ from letta_batch.stepping.step_messages import step_messages
 #: Items persisted per transaction. One chunk holds a whole step up to this size, so the
 #: statements per step do not grow with the number of agents.
 PERSIST_CHUNK = 20_000
-#: The item columns ``persist`` reads (not the large ``request_params``).
+#: The item columns ``persist`` reads (not the large ``request_body``).
 _ITEM_COLUMNS = (
     LLMBatchItemRow.id,
     LLMBatchItemRow.agent_id,

@@ -7,7 +7,6 @@ intent, not claimed by another step) and reuses it instead of paying for a secon
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -136,7 +135,7 @@ async def _stream_requests(
         async with ctx.session_factory() as session:
             rows = (
                 await session.execute(
-                    select(LLMBatchItemRow.id, LLMBatchItemRow.request_params)
+                    select(LLMBatchItemRow.id, LLMBatchItemRow.request_body)
                     .where(
                         LLMBatchItemRow.llm_batch_id == ref.llm_batch_id,
                         LLMBatchItemRow.step_status == ItemStepStatus.pending.value,
@@ -146,8 +145,8 @@ async def _stream_requests(
                     .limit(STREAM_CHUNK)
                 )
             ).all()
-        for item_id, params in rows:
-            yield item_id, json.dumps(params, separators=(",", ":")).encode()
+        for item_id, body in rows:
+            yield item_id, body
         if len(rows) < STREAM_CHUNK:
             return
         after = rows[-1][0]

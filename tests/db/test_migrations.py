@@ -3,10 +3,13 @@ schema matches the ORM models."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import JSON, MetaData, inspect, text
 
 from letta_batch.db import create_engine, migrate
 from letta_batch.db.models import Base
@@ -123,3 +126,56 @@ async def test_blocking_api_inside_event_loop(tmp_path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'dir' / 'x.db'}"
     migrate.upgrade(url)
     assert await migrate.current_revision_async(url) == migrate.head_revision()
+
+
+def _filler(column) -> object:
+    """A value for a NOT NULL column without a default (only the row's existence matters)."""
+    python_type = column.type.python_type if not isinstance(column.type, JSON) else dict
+    return {str: "x", int: 0, bool: False, dict: {}, list: []}.get(
+        python_type, datetime(2026, 1, 1, tzinfo=UTC)
+    )
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+async def test_0002_converts_request_params_to_bytes_and_back(
+    dialect, pg_db_factory, sqlite_url
+) -> None:
+    url = await pg_db_factory(migrate_to=None) if dialect == "postgresql" else sqlite_url
+    await migrate.upgrade_async(url, "0001")
+    params = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "héllo"}]}
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            meta = MetaData()
+            await conn.run_sync(lambda c: meta.reflect(c))
+            # parents first: one row per table the item references, every column filled
+            for name in [
+                "organizations",
+                "agents",
+                "batch_jobs",
+                "llm_batch_jobs",
+                "llm_batch_items",
+            ]:
+                table = meta.tables[name]
+                row = {
+                    c.name: _filler(c)
+                    for c in table.columns
+                    if not c.nullable and c.server_default is None and not c.identity
+                }
+                row["id"] = name
+                for c in table.columns:  # each parent row's id is its table's name
+                    for fk in c.foreign_keys:
+                        row[c.name] = fk.column.table.name
+                if name == "llm_batch_items":
+                    row["request_params"] = params
+                await conn.execute(table.insert().values(row))
+        await migrate.upgrade_async(url)
+        async with engine.connect() as conn:
+            body = (await conn.execute(text("SELECT request_body FROM llm_batch_items"))).scalar()
+        assert json.loads(bytes(body)) == params
+        await migrate.downgrade_async(url, "0001")
+        async with engine.connect() as conn:
+            back = (await conn.execute(text("SELECT request_params FROM llm_batch_items"))).scalar()
+        assert (json.loads(back) if isinstance(back, str) else back) == params
+    finally:
+        await engine.dispose()

@@ -129,7 +129,7 @@ async def test_multi_step_job_follows_tool_rules(
             .where(AgentBlockRow.agent_id == heart, BlockRow.label == "human")
         )
         heart_step1 = await session.scalar(
-            select(LLMBatchItemRow.request_params).where(
+            select(LLMBatchItemRow.request_body).where(
                 LLMBatchItemRow.agent_id == heart, LLMBatchItemRow.step == 1
             )
         )
@@ -181,6 +181,7 @@ async def test_multi_step_job_follows_tool_rules(
 
     # The provider saw the previous turn on the next step: tool_use + tool_result pairing.
     assert heart_step1 is not None
+    heart_step1 = json.loads(heart_step1)
     turns = heart_step1["messages"]
     uses = [
         b

@@ -16,12 +16,14 @@ Deliberate differences from Letta (see also `message_converter` and `tool_schema
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
+from letta_batch import json_codec
 from letta_batch.providers.anthropic.message_converter import convert_messages, strip_prefix
 from letta_batch.providers.anthropic.tool_schema import (
     anthropic_tools,
+    anthropic_tools_json,
     supports_structured_outputs,
 )
 from letta_batch.providers.anthropic.turns import (
@@ -88,6 +90,54 @@ def build_request_params(
     is already the allowed set. Raises `RuntimeError` when ``messages[0]`` is not the system
     message and `ValueError` on a tool message that cannot be paired with its call.
     """
+    return _params(
+        agent,
+        messages,
+        tools,
+        terminal_tool_names=terminal_tool_names,
+        step=step,
+        force_tool_call=force_tool_call,
+        tools_param=anthropic_tools,
+    )
+
+
+def build_request_body(
+    agent: Agent,
+    messages: Sequence[Message],
+    tools: Sequence[Tool],
+    *,
+    terminal_tool_names: Collection[str],
+    step: int,
+    force_tool_call: bool = True,
+) -> bytes:
+    """:func:`build_request_params` as compact JSON bytes, the form ``build`` stores.
+
+    The ``tools`` array is usually identical for thousands of agents (same tools, same
+    allowed set); it is serialised once per distinct set and spliced in (see
+    ``anthropic_tools_json``), which halves the cost of a typical request.
+    """
+    params = _params(
+        agent,
+        messages,
+        tools,
+        terminal_tool_names=terminal_tool_names,
+        step=step,
+        force_tool_call=force_tool_call,
+        tools_param=anthropic_tools_json,
+    )
+    return json_codec.dumps_bytes(params)
+
+
+def _params(
+    agent: Agent,
+    messages: Sequence[Message],
+    tools: Sequence[Tool],
+    *,
+    terminal_tool_names: Collection[str],
+    step: int,
+    force_tool_call: bool,
+    tools_param: Callable[..., Any],
+) -> dict[str, Any]:
     if not messages or messages[0].role != MessageRole.system:
         role = messages[0].role if messages else None
         raise RuntimeError(f"First message is not a system message, instead has role {role}")
@@ -115,7 +165,7 @@ def build_request_params(
         params["tool_choice"] = tool_choice(
             thinking=thinking is not None, is_v1=is_v1, force_tool_call=force_tool_call
         )
-        params["tools"] = anthropic_tools(
+        params["tools"] = tools_param(
             tools,
             heartbeat_tools=heartbeat_tools,
             inner_thoughts=inner_thoughts,

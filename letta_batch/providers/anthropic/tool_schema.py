@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
+from letta_batch import json_codec
 from letta_batch.schemas.tool import Tool
 from letta_batch.stepping.constants import (
     INNER_THOUGHTS_DESCRIPTION,
@@ -120,7 +122,7 @@ def _with_inner_thoughts(params: dict[str, Any]) -> None:
 #: Cleaned input schemas as JSON by ``(id(tool), heartbeat, inner_thoughts, strict)``, with the
 #: tool kept so its id cannot be reused. Agents loaded together share their Tool objects, so a
 #: step cleans each tool's schema once instead of once per agent (deep copies dominated build).
-_SCHEMA_CACHE: dict[tuple[int, bool, bool, bool], tuple[Tool, str]] = {}
+_SCHEMA_CACHE: dict[tuple[int, bool, bool, bool], tuple[Tool, bytes]] = {}
 _SCHEMA_CACHE_MAX = 4_096
 
 
@@ -128,7 +130,7 @@ def _input_schema(tool: Tool, heartbeat: bool, inner_thoughts: bool, strict: boo
     key = (id(tool), heartbeat, inner_thoughts, strict)
     hit = _SCHEMA_CACHE.get(key)
     if hit is not None and hit[0] is tool and hit[0].parameters is tool.parameters:
-        return json.loads(hit[1])  # a fresh copy: callers may change it
+        return json_codec.loads(hit[1])  # a fresh copy: callers may change it
     params = _parameters(tool)
     _with_heartbeat(params, heartbeat)
     if inner_thoughts:
@@ -143,7 +145,7 @@ def _input_schema(tool: Tool, heartbeat: bool, inner_thoughts: bool, strict: boo
     if len(_SCHEMA_CACHE) >= _SCHEMA_CACHE_MAX:
         _SCHEMA_CACHE.clear()
     with contextlib.suppress(TypeError, ValueError):  # not JSON (never when stored): uncached
-        _SCHEMA_CACHE[key] = (tool, json.dumps(schema))
+        _SCHEMA_CACHE[key] = (tool, json_codec.dumps_bytes(schema))
     return schema
 
 
@@ -172,3 +174,32 @@ def anthropic_tools(
     if out:
         out[-1]["cache_control"] = dict(EPHEMERAL)
     return out
+
+
+#: Serialised ``tools`` arrays by (tool identities, heartbeat set, inner_thoughts, strict),
+#: with the tools kept so their ids cannot be reused (as in ``_SCHEMA_CACHE``).
+_TOOLS_JSON_CACHE: dict[tuple[Any, ...], tuple[tuple[Tool, ...], orjson.Fragment]] = {}
+
+
+def anthropic_tools_json(
+    tools: Sequence[Tool],
+    *,
+    heartbeat_tools: frozenset[str],
+    inner_thoughts: bool,
+    strict: bool,
+) -> orjson.Fragment:
+    """:func:`anthropic_tools` as already-serialised JSON, built once per distinct set."""
+    key = (tuple(map(id, tools)), heartbeat_tools, inner_thoughts, strict)
+    hit = _TOOLS_JSON_CACHE.get(key)
+    if hit is not None and all(
+        a is b and a.json_schema is b.json_schema for a, b in zip(hit[0], tools, strict=True)
+    ):
+        return hit[1]
+    value = anthropic_tools(
+        tools, heartbeat_tools=heartbeat_tools, inner_thoughts=inner_thoughts, strict=strict
+    )
+    fragment = orjson.Fragment(json_codec.dumps_bytes(value))
+    if len(_TOOLS_JSON_CACHE) >= _SCHEMA_CACHE_MAX:
+        _TOOLS_JSON_CACHE.clear()
+    _TOOLS_JSON_CACHE[key] = (tuple(tools), fragment)
+    return fragment

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from letta_batch.providers.anthropic import build_request_params
+from letta_batch.providers.anthropic.request_builder import build_request_body
 from tests.providers.anthropic.sample import TOOLS, sample_agent, sample_history, terminal_names
 
 EXPECTED = Path(__file__).parent / "expected" / "sample_agent_request.json"
@@ -45,3 +46,16 @@ def test_output_is_deterministic_and_inputs_untouched() -> None:
     ]
     assert runs[0] == runs[1] == runs[2]
     assert before == ([m.model_dump_json() for m in history], [t.model_dump_json() for t in TOOLS])
+
+
+def test_stored_body_is_the_params_as_json() -> None:
+    """``build`` stores :func:`build_request_body`; it must carry exactly the golden params,
+    including when the serialised ``tools`` array is reused across agents and tool sets."""
+    agent = sample_agent()
+    history = sample_history()
+    for tools in (TOOLS, TOOLS[:2], TOOLS, [], TOOLS[:2]):  # cache hits, misses and no tools
+        kwargs = {"terminal_tool_names": terminal_names(agent), "step": 1}
+        params = build_request_params(agent, history, tools, **kwargs)
+        body = build_request_body(agent, history, tools, **kwargs)
+        assert json.loads(body) == params
+        assert list(json.loads(body)) == list(params)  # same key order

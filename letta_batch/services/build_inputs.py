@@ -1,0 +1,85 @@
+"""What building a chunk of requests reads besides the agents: the state each agent's previous
+item decided, the job's input messages (step 0) and the recall/archival counts for the
+system prompt's metadata. Each is one statement for the whole chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+
+from letta_batch.db.models_agents import MessageRow, PassageRow
+from letta_batch.db.models_batch import BatchJobInputRow, LLMBatchItemRow
+from letta_batch.repositories.bulk import dialect_name, in_values
+from letta_batch.schemas import Agent, AgentStepState, MessageCreate
+
+
+async def previous_states(
+    session: Any, job_id: str, step: int, agents: dict[str, Agent]
+) -> dict[str, AgentStepState]:
+    """The decided next state of each agent's previous item (carries the tool-call history)."""
+    if step == 0:
+        return {}
+    rows = (
+        await session.execute(
+            select(LLMBatchItemRow.agent_id, LLMBatchItemRow.decision).where(
+                LLMBatchItemRow.letta_batch_job_id == job_id,
+                LLMBatchItemRow.step == step - 1,
+                in_values(
+                    LLMBatchItemRow.__table__.c.agent_id, list(agents), dialect_name(session)
+                ),
+            )
+        )
+    ).all()
+    states: dict[str, AgentStepState] = {}
+    for agent_id, decision in rows:
+        if agent_id in agents and decision and decision.get("next_state"):
+            states[agent_id] = AgentStepState.model_validate(decision["next_state"])
+    return states
+
+
+async def inputs(
+    session: Any, job_id: str, agent_ids: Sequence[str]
+) -> dict[str, list[MessageCreate]]:
+    rows = (
+        await session.execute(
+            select(BatchJobInputRow.agent_id, BatchJobInputRow.messages).where(
+                BatchJobInputRow.job_id == job_id,
+                in_values(BatchJobInputRow.__table__.c.agent_id, agent_ids, dialect_name(session)),
+            )
+        )
+    ).all()
+    return {a: [MessageCreate.model_validate(m) for m in msgs] for a, msgs in rows}
+
+
+async def recall_counts(
+    session: Any, org: str, agent_ids: Sequence[str]
+) -> tuple[dict[str, int], dict[str, tuple[list[str], int]]]:
+    """Per agent: stored message count, archival passage count and tags (for the metadata)."""
+    dialect = dialect_name(session)
+    totals = dict(
+        (
+            await session.execute(
+                select(MessageRow.agent_id, func.count())
+                .where(
+                    MessageRow.organization_id == org,
+                    in_values(MessageRow.__table__.c.agent_id, agent_ids, dialect),
+                )
+                .group_by(MessageRow.agent_id)
+            )
+        ).all()
+    )
+    passages = (
+        await session.execute(
+            select(PassageRow.agent_id, PassageRow.tags).where(
+                PassageRow.organization_id == org,
+                in_values(PassageRow.__table__.c.agent_id, agent_ids, dialect),
+            )
+        )
+    ).all()
+    archival: dict[str, tuple[list[str], int]] = {}
+    for agent_id, tags in passages:
+        seen, count = archival.get(agent_id, ([], 0))
+        archival[agent_id] = (sorted(set(seen) | set(tags or [])), count + 1)
+    return totals, archival
