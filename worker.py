@@ -29,6 +29,7 @@ from activities import StepActivities
 from letta_batch.client import connect_temporal
 from letta_batch.config import Settings
 from letta_batch.db.engine import create_engine
+from letta_batch.gc_tuning import tune_gc
 from letta_batch.logging_setup import configure_logging
 from letta_batch.services.runtime import ServiceContext
 from workflows import WORKFLOWS
@@ -92,6 +93,7 @@ async def run_worker(settings: Settings, options: WorkerOptions) -> None:
         log.info("search_attributes.registered", names=added)
     ctx = ServiceContext(engine=create_engine(settings.database_url), settings=settings)
     worker = build_worker(client, ctx, settings.task_queue, options)
+    tune_gc()  # after imports and setup: see letta_batch/gc_tuning.py for the measurements
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -28,6 +28,14 @@ class AgentStepState(BaseModel):
     last_function_response: str | None = None
     """The previous tool's response; conditional rules route on it (Letta never passes it)."""
 
+    def branch(self) -> AgentStepState:
+        """An independent copy to evolve into the next step's state (see ``ToolRulesSolver.branch``)."""
+        return AgentStepState.model_construct(
+            step_number=self.step_number,
+            tool_rules_solver=self.tool_rules_solver.branch(),
+            last_function_response=self.last_function_response,
+        )
+
 
 class BatchJob(BaseModel):
     """A Letta batch job: one Temporal workflow stepping many agents."""

@@ -109,7 +109,7 @@ def _fail(state: AgentStepState, stop: StopReason, reason: str, **fields: Any) -
 def _provider_failure(outcome: StepOutcome, state: AgentStepState) -> Decision:
     stop, default = _PROVIDER_FAILURES.get(outcome.result_type, _PROVIDER_FAILURES["errored"])
     detail = ": ".join(p for p in (outcome.error_type, outcome.error_message) if p)
-    return _fail(state.model_copy(deep=True), stop, detail or default)
+    return _fail(state.branch(), stop, detail or default)
 
 
 def decide(
@@ -131,7 +131,7 @@ def decide(
     if not outcome.succeeded:
         return _provider_failure(outcome, state)
 
-    next_state = state.model_copy(deep=True)
+    next_state = state.branch()
     next_state.step_number = state.step_number + 1
     if outcome.stop_reason not in KNOWN_STOP_REASONS:
         reason = f"unknown stop_reason {outcome.stop_reason!r}"
@@ -234,7 +234,7 @@ def finalize_after_tool(
         raise ValueError(
             f"finalize_after_tool needs an execute_tool decision, got {decision.action}"
         )
-    next_state = decision.next_state.model_copy(deep=True)
+    next_state = decision.next_state.branch()
     next_state.last_function_response = function_response
     kind = decision.heartbeat_kind
     if kind is HeartbeatKind.normal and not tool_succeeded:

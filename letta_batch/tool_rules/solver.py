@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, Field, JsonValue, PrivateAttr, field_validator
 
 from letta_batch.tool_rules.base import BaseToolRule, last_tool
+from letta_batch.tool_rules.rule_cache import shared_rule_list
 from letta_batch.tool_rules.rules import (
     ChildToolRule,
     ConditionalToolRule,
@@ -54,12 +55,28 @@ class ToolRulesSolver(BaseModel):
     def _none_is_empty(cls, value: Any) -> Any:
         return [] if value is None else value
 
+    @field_validator("tool_rules", mode="before")
+    @classmethod
+    def _shared_rules(cls, value: Any) -> Any:
+        return shared_rule_list(value)
+
     def __eq__(self, other: object) -> bool:
         # Only persisted state counts; the prefilled-args cache is derived.
         if not isinstance(other, ToolRulesSolver):
             return NotImplemented
         same_history = self.tool_call_history == other.tool_call_history
         return same_history and self.tool_rules == other.tool_rules
+
+    def branch(self) -> ToolRulesSolver:
+        """An independent copy for the next step, far cheaper than a deep copy.
+
+        Rules are never changed after construction, so the copy shares the rule objects and
+        gets its own rule list and call history (the only state that changes); the
+        prefilled-args cache starts empty, as it is rebuilt before each evaluation.
+        """
+        return ToolRulesSolver.model_construct(
+            tool_rules=list(self.tool_rules), tool_call_history=list(self.tool_call_history)
+        )
 
     # --- persistence -------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

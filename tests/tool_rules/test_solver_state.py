@@ -106,3 +106,24 @@ def test_equality_ignores_prefill_cache() -> None:
     solver = ToolRulesSolver(tool_rules=rules)
     solver.get_allowed_tool_names(AVAIL)
     assert solver == ToolRulesSolver.from_json(solver.to_json())
+
+
+def test_branch_is_an_equal_independent_copy() -> None:
+    solver = ToolRulesSolver(tool_rules=RULES, tool_call_history=["a"])
+    solver.get_allowed_tool_names(AVAIL)
+    branch = solver.branch()
+    assert branch == solver and branch.to_json() == solver.to_json()
+    assert branch.get_allowed_tool_names(AVAIL) == solver.get_allowed_tool_names(AVAIL)
+    branch.register_tool_call("b")
+    branch.tool_rules.append(InitToolRule(tool_name="d"))
+    assert solver.tool_call_history == ["a"] and len(solver.tool_rules) == len(RULES)
+    assert ToolRulesSolver.from_json(branch.to_json()) == branch
+
+
+def test_equal_stored_rule_lists_share_validated_rules_but_not_lists() -> None:
+    stored = ToolRulesSolver(tool_rules=RULES).to_json()
+    first, second = (ToolRulesSolver.from_json(json.loads(json.dumps(stored))) for _ in range(2))
+    assert first == second and first.tool_rules is not second.tool_rules
+    assert all(a is b for a, b in zip(first.tool_rules, second.tool_rules, strict=True))
+    with pytest.raises(ValueError, match="tool_rules"):  # invalid lists still fail as before
+        ToolRulesSolver.model_validate({"tool_rules": [{"type": "nope", "tool_name": "a"}]})
