@@ -6,35 +6,43 @@ Prints one table row per run. The worker runs in this process (its SQL statement
 counted on its engine; peak RSS is this process's, which includes the small driver); the
 emulator runs as a separate process so its work does not count as orchestration.
 Phase times are summed from the activities' start/complete events in the histories;
-"overhead/step" is everything but durable-timer waits and the provider's processing.
+"overhead/step" is everything but durable-timer waits and the provider's processing;
+"handoff" is the longest time from a provider batch ending to the next step's batch being
+created (the poll interval here is 1 s).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import resource
 import socket
 import subprocess
 import sys
 import time
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import func, select
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.fleet import FLEETS, SCENARIO, agents  # noqa: E402
 from letta_batch.client import LettaBatchClient, workflow_id_for  # noqa: E402
 from letta_batch.config import Settings  # noqa: E402
 from letta_batch.contracts import PollSettings  # noqa: E402
 from letta_batch.db.engine import StatementCounter, create_engine  # noqa: E402
+from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow  # noqa: E402
 from letta_batch.definitions import load_definitions  # noqa: E402
+from letta_batch.gc_tuning import tune_gc  # noqa: E402
 from letta_batch.services.runtime import ServiceContext  # noqa: E402
 from tests.conftest import create_test_database, drop_test_database  # noqa: E402
 from tests.workflows.conftest import new_worker, temporal_binary  # noqa: E402
@@ -49,24 +57,6 @@ PHASES = {
     "run_builtin_tools": "tools",
     "persist_step": "persist",
 }
-SCENARIO = {
-    "rules": [
-        {
-            "match": {"agent_id": "agent-*", "step": 0},
-            "reply": {
-                "tool": "conversation_search",
-                "input": {"query": "tea", "request_heartbeat": True},
-            },
-        },
-        {
-            "match": {"agent_id": "agent-*"},
-            "reply": {
-                "tool": "send_message",
-                "input": {"message": "done", "request_heartbeat": False},
-            },
-        },
-    ]
-}
 
 
 def _free_port() -> int:
@@ -75,33 +65,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _agents(n: int, tag: str) -> dict[str, object]:
-    return {
-        "agents": [
-            {
-                "name": f"b{i}-{tag}",
-                "model": "anthropic/claude-sonnet-4-5",
-                "enable_reasoner": False,
-                "system": "You are a benchmark agent. {CORE_MEMORY}",
-                "memory_blocks": [
-                    {"label": "human", "value": f"User {i}.", "limit": 2000},
-                    {"label": "persona", "value": "Helpful.", "limit": 2000},
-                ],
-            }
-            for i in range(n)
-        ]
-    }
-
-
 async def run_one(
-    env: WorkflowEnvironment, emulator_url: str, n: int, steps: int
+    env: WorkflowEnvironment, emulator_url: str, n: int, steps: int, fleet: str
 ) -> dict[str, object]:
     name, url = await create_test_database()
     settings = Settings(database_url=url, anthropic_base_url=emulator_url, task_queue=f"bench-{n}")
     ctx = ServiceContext(engine=create_engine(url), settings=settings)
     try:
         async with ctx.session_factory.begin() as session:
-            loaded = await load_definitions(session, settings.organization_id, _agents(n, name))
+            loaded = await load_definitions(
+                session, settings.organization_id, agents(n, name, fleet)
+            )
         client = LettaBatchClient(env.client, ctx)
         job = await client.submit(
             {"requests": [{"agent_id": a, "input": "hi"} for a in loaded.agent_ids.values()]},
@@ -133,12 +107,16 @@ async def run_one(
                         e.activity_task_completed_event_attributes.scheduled_event_id
                     ]
                     phases[PHASES.get(kind, "other")] += e.event_time.ToDatetime().timestamp() - t0
+        handoff = await _handoff_seconds(ctx, job.job_id)
+        request_kb = await _mean_request_kb(ctx, job.job_id)
     finally:
         await ctx.aclose()
         await drop_test_database(name)
     overhead = sum(v for k, v in phases.items() if k != "other") / steps
     return {
         "agents": n,
+        "fleet": fleet,
+        "req_kb": request_kb,
         "steps": result.steps,
         "status": result.status,
         "wall": wall,
@@ -149,8 +127,39 @@ async def run_one(
         "events_step": events / steps,
         "kb_step": size / steps / 1024,
         "runs": runs,
+        "handoff_s": handoff,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+async def _mean_request_kb(ctx: ServiceContext, job_id: str) -> float:
+    async with ctx.session_factory() as session:
+        mean = await session.scalar(
+            select(func.avg(func.octet_length(LLMBatchItemRow.request_body))).where(
+                LLMBatchItemRow.letta_batch_job_id == job_id
+            )
+        )
+    return float(mean or 0) / 1024
+
+
+async def _handoff_seconds(ctx: ServiceContext, job_id: str) -> float:
+    """Longest time from one provider batch ending to the next step's batch being created,
+    both on the provider's clock (``ended_at`` as polled, ``created_at`` as created)."""
+    async with ctx.session_factory() as session:
+        rows = (
+            await session.execute(
+                select(LLMBatchJobRow.create_batch_response, LLMBatchJobRow.latest_polling_response)
+                .where(LLMBatchJobRow.letta_batch_job_id == job_id)
+                .order_by(LLMBatchJobRow.step)
+            )
+        ).all()
+    gaps = [
+        datetime.fromisoformat(nxt.create_batch_response["created_at"])
+        - datetime.fromisoformat(prev.latest_polling_response["ended_at"])
+        for prev, nxt in itertools.pairwise(rows)
+        if prev.latest_polling_response and nxt.create_batch_response
+    ]
+    return max(g.total_seconds() for g in gaps) if gaps else 0.0
 
 
 def start_emulator() -> tuple[subprocess.Popen[bytes], str]:
@@ -182,7 +191,7 @@ def start_emulator() -> tuple[subprocess.Popen[bytes], str]:
     return proc, url
 
 
-async def main(sizes: list[int], steps: int, emulator_url: str) -> None:
+async def main(sizes: list[int], steps: int, emulator_url: str, fleet: str) -> None:
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=temporal_binary(),
@@ -191,12 +200,14 @@ async def main(sizes: list[int], steps: int, emulator_url: str) -> None:
     rows = []
     try:
         for n in sizes:
-            rows.append(await run_one(env, emulator_url, n, steps))
+            rows.append(await run_one(env, emulator_url, n, steps, fleet))
     finally:
         await env.shutdown()
     table = Table(title=f"letta-batch job benchmark ({steps} steps, emulator at 0 s processing)")
     cols = [
         "agents",
+        "fleet",
+        "req_kb",
         "steps",
         "status",
         "wall",
@@ -207,6 +218,7 @@ async def main(sizes: list[int], steps: int, emulator_url: str) -> None:
         "events_step",
         "kb_step",
         "runs",
+        "handoff_s",
         "rss_mb",
     ]
     for c in cols:
@@ -220,10 +232,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--agents", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--fleet", choices=FLEETS, default="letta", help="see bench/fleet.py")
     args = parser.parse_args()
     emulator, url = start_emulator()
     try:
-        asyncio.run(main(args.agents, args.steps, url))
+        tune_gc()  # as worker.py does
+        asyncio.run(main(args.agents, args.steps, url, args.fleet))
     finally:
         emulator.terminate()
         emulator.wait(timeout=30)

@@ -5,7 +5,7 @@
 Creates a test database, loads N agents, submits a job and runs build → send → poll →
 collect → decide → tools → persist for each step against an in-process emulator (zero
 processing), timing every phase and counting its SQL statements. ``--profile`` runs the
-phases under cProfile and prints the top functions by cumulative and own time.
+phases (or only those named by ``--phase``) under cProfile and prints the top functions by cumulative and own time.
 """
 
 from __future__ import annotations
@@ -30,26 +30,21 @@ from sqlalchemy import event
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_job import SCENARIO, _agents  # noqa: E402
+from bench.fleet import FLEETS, SCENARIO, agents  # noqa: E402
 from letta_batch.config import Settings  # noqa: E402
-from letta_batch.contracts import (  # noqa: E402
-    ApplyDecisionsInput,
-    BuildRequestsInput,
-    JobRef,
-    LLMBatchRef,
-    PersistStepInput,
-)
 from letta_batch.db.engine import StatementCounter, create_engine  # noqa: E402
 from letta_batch.definitions import load_definitions  # noqa: E402
+from letta_batch.devtools.direct_steps import PHASES, run_steps  # noqa: E402
+from letta_batch.gc_tuning import tune_gc  # noqa: E402
 from letta_batch.providers.emulator.server import EmulatorServer  # noqa: E402
-from letta_batch.services import build, decide, jobs, persist, send, submit, tools  # noqa: E402
+from letta_batch.services import submit  # noqa: E402
 from letta_batch.services.runtime import ServiceContext  # noqa: E402
 from tests.conftest import create_test_database, drop_test_database  # noqa: E402
 
-PHASES = ["build", "send", "poll", "collect", "decide", "tools", "persist"]
 
-
-async def run(n: int, steps: int, profiler: cProfile.Profile | None) -> dict[str, Any]:
+async def run(
+    n: int, steps: int, profiler: cProfile.Profile | None, only: set[str], fleet: str
+) -> dict[str, Any]:
     emulator = EmulatorServer(processing_seconds=0).start()
     async with httpx.AsyncClient() as http:
         (await http.put(f"{emulator.admin_url}/scenario", json=SCENARIO)).raise_for_status()
@@ -72,53 +67,29 @@ async def run(n: int, steps: int, profiler: cProfile.Profile | None) -> dict[str
 
     async def timed(phase: str, fn: Callable[[], Awaitable[Any]]) -> Any:
         with StatementCounter(ctx.engine) as counter:
-            if profiler is not None:
+            profiling = profiler is not None and (not only or phase in only)
+            if profiling:
                 profiler.enable()
             t0 = time.perf_counter()
             try:
                 return await fn()
             finally:
                 seconds[phase] += time.perf_counter() - t0
-                if profiler is not None:
+                if profiling:
                     profiler.disable()
                 sql[phase] += counter.count
 
     try:
         org = settings.organization_id
         async with ctx.session_factory.begin() as session:
-            loaded = await load_definitions(session, org, _agents(n, name))
+            loaded = await load_definitions(session, org, agents(n, name, fleet))
         job = await submit.submit_batch(
             ctx,
             org,
             {"requests": [{"agent_id": a, "input": "hi"} for a in loaded.agent_ids.values()]},
             max_steps=steps,
         )
-        await jobs.start_job(ctx, JobRef(job_id=job.job_id, organization_id=org))
-        for step in range(steps):
-            built = await timed(
-                "build",
-                lambda s=step: build.build_requests(
-                    ctx,
-                    BuildRequestsInput(
-                        job_id=job.job_id, organization_id=org, step=s, max_steps=steps
-                    ),
-                ),
-            )
-            if built.request_count == 0:
-                break
-            ref = LLMBatchRef(llm_batch_id=built.llm_batch_id, organization_id=org)
-            await timed("send", lambda r=ref: send.send_batch(ctx, r))
-            for _ in range(6_000):  # the emulator ends a batch at once (zero processing)
-                if (await timed("poll", lambda r=ref: send.poll_batch(ctx, r))).ended:
-                    break
-                await asyncio.sleep(0.05)
-            await timed("collect", lambda r=ref: collect_results(ctx, r))
-            arg = {"llm_batch_id": ref.llm_batch_id, "organization_id": org, "max_steps": steps}
-            await timed(
-                "decide", lambda a=arg: decide.apply_decisions(ctx, ApplyDecisionsInput(**a))
-            )
-            await timed("tools", lambda r=ref: tools.run_builtin_tools(ctx, r))
-            await timed("persist", lambda a=arg: persist.persist_step(ctx, PersistStepInput(**a)))
+        await run_steps(ctx, org, job.job_id, steps, timed=timed)
     finally:
         await ctx.aclose()
         await drop_test_database(name)
@@ -134,23 +105,20 @@ async def run(n: int, steps: int, profiler: cProfile.Profile | None) -> dict[str
     }
 
 
-async def collect_results(ctx: ServiceContext, ref: LLMBatchRef) -> Any:
-    from letta_batch.services import collect
-
-    return await collect.collect_results(ctx, ref)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--agents", type=int, nargs="+", default=[1000])
     parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--fleet", choices=FLEETS, default="letta", help="see bench/fleet.py")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--phase", nargs="*", choices=PHASES, default=[], help="profile only these")
     args = parser.parse_args()
     rows = []
+    tune_gc()  # as worker.py does
     for n in args.agents:
         profiler = cProfile.Profile() if args.profile else None
-        rows.append(asyncio.run(run(n, args.steps, profiler)))
+        rows.append(asyncio.run(run(n, args.steps, profiler, set(args.phase), args.fleet)))
         if profiler is not None:
             profiler.dump_stats(f"/tmp/profile_phases_{n}.prof")  # for pstats callers/callees
             for key in ("cumulative", "tottime"):
