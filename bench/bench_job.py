@@ -35,7 +35,7 @@ from temporalio.testing import WorkflowEnvironment
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.fleet import FLEETS, SCENARIO, agents  # noqa: E402
+from bench.fleet import FLEETS, agents, scenario  # noqa: E402
 from letta_batch.client import LettaBatchClient, workflow_id_for  # noqa: E402
 from letta_batch.config import Settings  # noqa: E402
 from letta_batch.contracts import PollSettings  # noqa: E402
@@ -162,7 +162,7 @@ async def _handoff_seconds(ctx: ServiceContext, job_id: str) -> float:
     return max(g.total_seconds() for g in gaps) if gaps else 0.0
 
 
-def start_emulator() -> tuple[subprocess.Popen[bytes], str]:
+def start_emulator(fleet: str) -> tuple[subprocess.Popen[bytes], str]:
     """The emulator in its own process, so its work is not counted as orchestration."""
     port = _free_port()
     proc = subprocess.Popen(
@@ -187,7 +187,7 @@ def start_emulator() -> tuple[subprocess.Popen[bytes], str]:
             break
         except httpx.HTTPError:
             time.sleep(0.1)
-    httpx.put(f"{url}/_admin/scenario", json=SCENARIO).raise_for_status()
+    httpx.put(f"{url}/_admin/scenario", json=scenario(fleet)).raise_for_status()
     return proc, url
 
 
@@ -234,7 +234,7 @@ if __name__ == "__main__":
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--fleet", choices=FLEETS, default="letta", help="see bench/fleet.py")
     args = parser.parse_args()
-    emulator, url = start_emulator()
+    emulator, url = start_emulator(args.fleet)
     try:
         tune_gc()  # as worker.py does
         asyncio.run(main(args.agents, args.steps, url, args.fleet))

@@ -30,7 +30,7 @@ from sqlalchemy import event
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.fleet import FLEETS, SCENARIO, agents  # noqa: E402
+from bench.fleet import FLEETS, agents, scenario  # noqa: E402
 from letta_batch.config import Settings  # noqa: E402
 from letta_batch.db.engine import StatementCounter, create_engine  # noqa: E402
 from letta_batch.definitions import load_definitions  # noqa: E402
@@ -47,7 +47,7 @@ async def run(
 ) -> dict[str, Any]:
     emulator = EmulatorServer(processing_seconds=0).start()
     async with httpx.AsyncClient() as http:
-        (await http.put(f"{emulator.admin_url}/scenario", json=SCENARIO)).raise_for_status()
+        (await http.put(f"{emulator.admin_url}/scenario", json=scenario(fleet))).raise_for_status()
     name, url = await create_test_database()
     settings = Settings(database_url=url, anthropic_base_url=emulator.base_url)
     ctx = ServiceContext(engine=create_engine(url), settings=settings)
