@@ -24,10 +24,10 @@ from letta_batch.services.runtime import ServiceContext
 from letta_batch.stepping.decide import Decision, DecisionAction, decide
 from letta_batch.stepping.outcome import parse_result
 
-#: Items decided per transaction. One chunk holds a whole step up to this size, so the
-#: statements per step do not grow with the number of agents (rows hold only the columns
-#: read below, a few KB each).
-DECIDE_CHUNK = 20_000
+#: Items decided per transaction. One chunk holds a 10,000-agent step, so its statements do
+#: not grow with the number of agents; larger steps take a round per chunk and the memory of
+#: one chunk (rows hold only the columns read below, a few KB each).
+DECIDE_CHUNK = 10_000
 #: The item columns ``decide`` reads (not the large ``request_body``).
 _ITEM_COLUMNS = (
     LLMBatchItemRow.id,

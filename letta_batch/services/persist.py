@@ -24,9 +24,10 @@ from letta_batch.stepping.decide import Decision, DecisionAction
 from letta_batch.stepping.outcome import parse_result
 from letta_batch.stepping.step_messages import step_messages
 
-#: Items persisted per transaction. One chunk holds a whole step up to this size, so the
-#: statements per step do not grow with the number of agents.
-PERSIST_CHUNK = 20_000
+#: Items persisted per transaction. One chunk holds a 10,000-agent step, so its statements
+#: do not grow with the number of agents; larger steps take a round per chunk and the memory
+#: of one chunk.
+PERSIST_CHUNK = 10_000
 #: The item columns ``persist`` reads (not the large ``request_body``).
 _ITEM_COLUMNS = (
     LLMBatchItemRow.id,

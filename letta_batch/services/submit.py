@@ -16,6 +16,7 @@ from letta_batch import ids
 from letta_batch.db.models_agents import AgentRow
 from letta_batch.db.models_batch import BatchJobAgentRow, BatchJobInputRow, BatchJobRow
 from letta_batch.providers.registry import provider_for_model
+from letta_batch.repositories.bulk import dialect_name, in_values
 from letta_batch.schemas import DEFAULT_MAX_STEPS, JobStatus, LLMConfig, MessageCreate
 from letta_batch.services.runtime import ServiceContext
 
@@ -184,7 +185,8 @@ async def submit_batch(
                 for r in (
                     await session.execute(
                         select(AgentRow.id, AgentRow.llm_config).where(
-                            AgentRow.organization_id == organization_id, AgentRow.id.in_(agent_ids)
+                            AgentRow.organization_id == organization_id,
+                            in_values(AgentRow.__table__.c.id, agent_ids, dialect_name(session)),
                         )
                     )
                 ).all()

@@ -33,9 +33,10 @@ from letta_batch.tools.results import ToolResult
 from letta_batch.tools.sandbox import run_custom_tool as run_in_sandbox
 from letta_batch.tools.validation import validate_tool_args
 
-#: Built-in calls executed per transaction. One chunk holds a whole step up to this size:
-#: the executor's statements are per call set, so fewer chunks mean fewer statements.
-BUILTIN_CHUNK = 20_000
+#: Built-in calls executed per transaction. One chunk holds a 10,000-agent step: the
+#: executor's statements are per call set, so fewer chunks mean fewer statements; larger
+#: steps take a round per chunk and the memory of one chunk.
+BUILTIN_CHUNK = 10_000
 _BUILTIN_TYPES = [t.value for t in BUILTIN_TOOL_TYPES]
 
 

@@ -129,6 +129,10 @@ def _submissions(k: dict[str, str]) -> dict[str, tuple[Any, dict[str, Any], list
         "gemini_agent": (
             {"requests": [ok, {"agent_id": k["gemini"], "input": "hi"}]}, {},
             ["requests[1].agent_id", k["gemini"], "'gemini-2.0-flash'", "google_ai"]),
+        # more ids than one statement can bind (asyncpg: 32,767): one array parameter instead
+        "forty_thousand_unknown_agents": (
+            {"requests": [{"agent_id": ids.new_id(ids.AGENT), "input": "x"} for _ in range(40_000)]},
+            {}, ["requests[0].agent_id: unknown agent", "requests[39999].agent_id"]),
         "max_steps_zero": ({"requests": [ok]}, {"max_steps": 0}, ["max_steps", "got 0"]),
         "max_steps_is_a_string": (
             {"requests": [ok]}, {"max_steps": "10"}, ["max_steps", "got '10'"]),
