@@ -15,7 +15,7 @@ caller's row order (inserts assign ``sequence_id`` in that order).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -41,14 +41,30 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__} for a bulk statement")
 
 
-def _encoder(type_: TypeEngine[Any], dialect: Any) -> Callable[[Any], Any]:
-    """How a Python value becomes what asyncpg's COPY encoder for the column expects."""
+def _encoder(type_: TypeEngine[Any], dialect: Any) -> Callable[[Any], Any] | None:
+    """How a Python value becomes what asyncpg's COPY encoder for the column expects
+    (``None``: as it is)."""
     if isinstance(type_, JSON):
         # SQLAlchemy registers a jsonb codec that takes JSON text.
         return lambda v: None if v is None else json_codec.dumps(v, default=json_default)
     if isinstance(type_, TypeDecorator):
         return lambda v: type_.process_bind_param(v, dialect)
-    return lambda v: v
+    return None
+
+
+def _records(
+    rows: Sequence[Row], keys: list[str], encoders: list[Callable[[Any], Any] | None], ordinal: bool
+) -> Iterator[list[Any]]:
+    """Rows as COPY records; only the columns that need it are converted (a step copies
+    hundreds of thousands of values). With ``ordinal`` the row's position is appended."""
+    converted = [(i, enc) for i, enc in enumerate(encoders) if enc is not None]
+    for position, row in enumerate(rows):
+        record = [row[k] for k in keys]
+        for i, enc in converted:
+            record[i] = enc(record[i])
+        if ordinal:
+            record.append(position)
+        yield record
 
 
 async def copy_rows(
@@ -56,14 +72,18 @@ async def copy_rows(
     table_name: str,
     types: Mapping[str, TypeEngine[Any]],
     rows: Sequence[Row],
+    *,
+    ordinal: str | None = None,
 ) -> None:
     """Binary ``COPY`` of ``rows`` (uniform keys) into ``table_name`` in the session's
-    transaction; ``types`` gives each key's column type. One statement, announced to the
-    engine's cursor-execute listeners so statement counters and timers see it."""
+    transaction; ``types`` gives each key's column type, ``ordinal`` names a column that
+    receives each row's position. One statement, announced to the engine's cursor-execute
+    listeners so statement counters and timers see it."""
     keys = list(rows[0])
     conn = await session.connection()
     encoders = [_encoder(types[k], conn.dialect) for k in keys]
-    records = (tuple(enc(row[k]) for enc, k in zip(encoders, keys, strict=True)) for row in rows)
+    records = _records(rows, keys, encoders, ordinal is not None)
+    keys = [*keys, ordinal] if ordinal is not None else keys
     quoted = ", ".join(f'"{k}"' for k in keys)
     statement = f'COPY "{table_name}" ({quoted}) FROM STDIN (FORMAT binary)'
     sync = conn.sync_connection
@@ -98,5 +118,5 @@ async def stage_rows(session: AsyncSession, table: Table, rows: Sequence[Row]) -
         Column("_ord", BigInteger),
     )
     types = {c.name: c.type for c in stage.c}
-    await copy_rows(session, name, types, [{**row, "_ord": i} for i, row in enumerate(rows)])
+    await copy_rows(session, name, types, rows, ordinal="_ord")
     return stage

@@ -30,11 +30,9 @@ class AgentStepState(BaseModel):
 
     def branch(self) -> AgentStepState:
         """An independent copy to evolve into the next step's state (see ``ToolRulesSolver.branch``)."""
-        return AgentStepState.model_construct(
-            step_number=self.step_number,
-            tool_rules_solver=self.tool_rules_solver.branch(),
-            last_function_response=self.last_function_response,
-        )
+        copied = self.model_copy()
+        copied.__dict__["tool_rules_solver"] = self.tool_rules_solver.branch()
+        return copied
 
 
 class BatchJob(BaseModel):

@@ -6,6 +6,7 @@ activities produce byte-identical messages.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -13,6 +14,8 @@ from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
 
 from letta_batch import ids
 from letta_batch.schemas.enums import MessageRole
@@ -81,8 +84,28 @@ def _default(obj: Any) -> Any:
 
 def json_dumps(data: Any, indent: int | None = 2) -> str:
     """Letta's ``json_dumps``: indent 2, non-ASCII kept, NUL bytes removed (PostgreSQL
-    text columns reject them), datetimes as ISO strings."""
-    return json.dumps(_strip_nul(data), indent=indent, default=_default, ensure_ascii=False)
+    text columns reject them), datetimes as ISO strings.
+
+    Plain JSON (string keys; strings, ints, bools, None, lists, dicts) goes through orjson,
+    whose indented output is byte-identical to ``json.dumps(indent=2, ensure_ascii=False)``
+    for those values (tested); anything else (floats, whose repr differs, datetimes, odd
+    keys) through the standard library, as Letta does.
+    """
+    cleaned = _strip_nul(data)
+    if indent == 2 and _plain(cleaned):
+        with contextlib.suppress(orjson.JSONEncodeError):  # e.g. lone surrogates
+            return orjson.dumps(cleaned, option=orjson.OPT_INDENT_2).decode()
+    return json.dumps(cleaned, indent=indent, default=_default, ensure_ascii=False)
+
+
+def _plain(value: Any) -> bool:
+    if value is None or type(value) in (str, int, bool):
+        return type(value) is not int or -(2**63) <= value < 2**64
+    if type(value) is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if type(value) is list:
+        return all(_plain(v) for v in value)
+    return False
 
 
 def package_function_response(

@@ -70,13 +70,16 @@ class ToolRulesSolver(BaseModel):
     def branch(self) -> ToolRulesSolver:
         """An independent copy for the next step, far cheaper than a deep copy.
 
-        Rules are never changed after construction, so the copy shares the rule objects and
-        gets its own rule list and call history (the only state that changes); the
-        prefilled-args cache starts empty, as it is rebuilt before each evaluation.
+        Rules are never changed after construction (frozen), so the copy shares the rule
+        objects and gets its own rule list and call history (the only state that changes);
+        the prefilled-args cache starts empty, as it is rebuilt before each evaluation.
         """
-        return ToolRulesSolver.model_construct(
-            tool_rules=list(self.tool_rules), tool_call_history=list(self.tool_call_history)
-        )
+        copied = self.model_copy()  # shallow: fields set, no validation
+        copied.__dict__["tool_rules"] = list(self.tool_rules)
+        copied.__dict__["tool_call_history"] = list(self.tool_call_history)
+        copied._prefilled_args = {}
+        copied._prefilled_provenance = {}
+        return copied
 
     # --- persistence -------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

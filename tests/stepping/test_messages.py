@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from letta_batch import ids
 from letta_batch.schemas import (
@@ -246,3 +248,28 @@ def test_json_dumps_like_letta() -> None:
         json_dumps({"m": "café\x00", "t": NOW})
         == '{\n  "m": "café",\n  "t": "2025-06-01T15:04:05+00:00"\n}'
     )
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON)
+def test_json_dumps_matches_the_standard_library_byte_for_byte(value) -> None:
+    """The orjson fast path must not change a single character the model sees."""
+    expected = json.dumps(_strip(value), indent=2, ensure_ascii=False)
+    assert json_dumps(value) == expected
+
+
+def _strip(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_strip(k): _strip(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value

@@ -127,3 +127,13 @@ def test_equal_stored_rule_lists_share_validated_rules_but_not_lists() -> None:
     assert all(a is b for a, b in zip(first.tool_rules, second.tool_rules, strict=True))
     with pytest.raises(ValueError, match="tool_rules"):  # invalid lists still fail as before
         ToolRulesSolver.model_validate({"tool_rules": [{"type": "nope", "tool_name": "a"}]})
+
+
+def test_branch_does_not_share_the_prefilled_args_cache() -> None:
+    solver = ToolRulesSolver(tool_rules=[InitToolRule(tool_name="a", args={"x": 1})])
+    solver.get_allowed_tool_names(AVAIL)
+    branch = solver.branch()
+    assert branch.get_prefilled_args() == {}  # rebuilt on the branch's next evaluation
+    branch.register_tool_call("a")
+    branch.get_allowed_tool_names(AVAIL)
+    assert solver.get_prefilled_args() == {"a": {"x": 1}}
