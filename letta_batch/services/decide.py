@@ -58,11 +58,13 @@ async def apply_decisions(ctx: ServiceContext, arg: ApplyDecisionsInput) -> Appl
                         LLMBatchItemRow.id > after,
                     )
                     .order_by(LLMBatchItemRow.id)
-                    .limit(DECIDE_CHUNK)
+                    .limit(DECIDE_CHUNK + 1)  # one more tells whether another round is needed
                 )
             ).all()
             if not items:
                 break
+            more = len(items) > DECIDE_CHUNK
+            items = items[:DECIDE_CHUNK]
             after = items[-1].id
             tools = await _agent_tools(session, [i.agent_id for i in items])
             updates, executions = [], []
@@ -76,8 +78,8 @@ async def apply_decisions(ctx: ServiceContext, arg: ApplyDecisionsInput) -> Appl
             await update_rows(session, LLMBatchItemRow.__table__, updates)
             await insert_ignore(session, ToolExecutionRow.__table__, executions)
         await checkpoint("decide.after_commit")
-        if len(items) < DECIDE_CHUNK:
-            break  # that was the last chunk: skip one empty query
+        if not more:
+            break
     # Report every call still to run, not only those decided by this attempt: a retry after a
     # crash finds the items decided but their tools not yet executed.
     out.builtin_calls, out.custom_calls = await _pending_calls(

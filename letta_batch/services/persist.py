@@ -60,16 +60,18 @@ async def persist_step(ctx: ServiceContext, arg: PersistStepInput) -> PersistSte
                         LLMBatchItemRow.id > after,
                     )
                     .order_by(LLMBatchItemRow.id)
-                    .limit(PERSIST_CHUNK)
+                    .limit(PERSIST_CHUNK + 1)  # one more tells whether another round is needed
                 )
             ).all()
             if not items:
                 break
+            more = len(items) > PERSIST_CHUNK
+            items = items[:PERSIST_CHUNK]
             after = items[-1].id
             await _persist_chunk(ctx, session, items, arg, out)
         await checkpoint("persist.after_commit")
-        if len(items) < PERSIST_CHUNK:
-            break  # that was the last chunk: skip one empty query
+        if not more:
+            break
     return await _settled_counts(ctx, arg.llm_batch_id, out)
 
 

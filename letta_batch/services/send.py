@@ -142,14 +142,14 @@ async def _stream_requests(
                         LLMBatchItemRow.id > after,
                     )
                     .order_by(LLMBatchItemRow.id)
-                    .limit(STREAM_CHUNK)
+                    .limit(STREAM_CHUNK + 1)  # one more tells whether another round is needed
                 )
             ).all()
-        for item_id, body in rows:
+        for item_id, body in rows[:STREAM_CHUNK]:
             yield item_id, body
-        if len(rows) < STREAM_CHUNK:
+        if len(rows) <= STREAM_CHUNK:
             return
-        after = rows[-1][0]
+        after = rows[STREAM_CHUNK - 1][0]
 
 
 async def _fail_batch(ctx: ServiceContext, ref: LLMBatchRef, reason: str) -> None:

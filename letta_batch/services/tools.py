@@ -68,11 +68,13 @@ async def run_builtin_tools(ctx: ServiceContext, ref: LLMBatchRef) -> RunToolsOu
                     _pending_in_batch(ref.llm_batch_id)
                     .where(ToolRow.tool_type.in_(_BUILTIN_TYPES))
                     .order_by(ToolExecutionRow.id)
-                    .limit(BUILTIN_CHUNK)
+                    .limit(BUILTIN_CHUNK + 1)  # one more tells whether another round is needed
                 )
             ).all()
             if not rows:
                 return out
+            more = len(rows) > BUILTIN_CHUNK
+            rows = rows[:BUILTIN_CHUNK]
             calls = [
                 BuiltinCall(
                     item_id=e.batch_item_id,
@@ -94,8 +96,8 @@ async def run_builtin_tools(ctx: ServiceContext, ref: LLMBatchRef) -> RunToolsOu
                 out.succeeded += 1
             else:
                 out.failed += 1
-        if len(rows) < BUILTIN_CHUNK:
-            return out  # that was the last chunk: skip one empty query
+        if not more:
+            return out
 
 
 async def list_custom_tool_calls(ctx: ServiceContext, arg: CustomToolPageInput) -> CustomToolPage:
