@@ -39,6 +39,10 @@ ChildBasedRule = ChildToolRule | ConditionalToolRule | MaxCountPerStepToolRule
 _R = TypeVar("_R", bound=BaseToolRule)
 
 
+#: ``isinstance(rule, kinds)`` by ``(type(rule), kinds)`` (a handful of entries).
+_MEMBERSHIP: dict[tuple[type, tuple[type, ...]], bool] = {}
+
+
 class ToolRulesSolver(BaseModel):
     """Tool rules plus the history of called tools; decides which tools are allowed next."""
 
@@ -95,7 +99,17 @@ class ToolRulesSolver(BaseModel):
 
     # --- categorised views (Letta's model_post_init buckets, each in rule order) ---------
     def _of(self, *kinds: type[_R]) -> list[_R]:
-        return [rule for rule in self.tool_rules if isinstance(rule, kinds)]
+        # isinstance on these (pydantic/ABC) classes was a visible share of a 10,000-agent
+        # build; the answer depends only on the rule's class, so it is remembered per class.
+        out: list[_R] = []
+        for rule in self.tool_rules:
+            key = (type(rule), kinds)
+            member = _MEMBERSHIP.get(key)
+            if member is None:
+                member = _MEMBERSHIP[key] = isinstance(rule, kinds)
+            if member:
+                out.append(rule)  # type: ignore[arg-type]
+        return out
 
     @property
     def init_tool_rules(self) -> list[InitToolRule]:
