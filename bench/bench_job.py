@@ -42,9 +42,9 @@ from letta_batch.contracts import PollSettings  # noqa: E402
 from letta_batch.db.engine import StatementCounter, create_engine  # noqa: E402
 from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow  # noqa: E402
 from letta_batch.definitions import load_definitions  # noqa: E402
+from letta_batch.devtools.scratch_db import create_database, drop_database  # noqa: E402
 from letta_batch.gc_tuning import tune_gc  # noqa: E402
 from letta_batch.services.runtime import ServiceContext  # noqa: E402
-from tests.conftest import create_test_database, drop_test_database  # noqa: E402
 from tests.workflows.conftest import new_worker, temporal_binary  # noqa: E402
 from workflows.search_attributes import ALL_KEYS  # noqa: E402
 
@@ -58,6 +58,9 @@ PHASES = {
     "persist_step": "persist",
 }
 
+#: Benchmark databases are created and dropped per run under this prefix.
+SCRATCH_PREFIX = "lbbench_"
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -68,7 +71,7 @@ def _free_port() -> int:
 async def run_one(
     env: WorkflowEnvironment, emulator_url: str, n: int, steps: int, fleet: str
 ) -> dict[str, object]:
-    name, url = await create_test_database()
+    name, url = await create_database(SCRATCH_PREFIX)
     settings = Settings(database_url=url, anthropic_base_url=emulator_url, task_queue=f"bench-{n}")
     ctx = ServiceContext(engine=create_engine(url), settings=settings)
     try:
@@ -111,7 +114,7 @@ async def run_one(
         request_kb = await _mean_request_kb(ctx, job.job_id)
     finally:
         await ctx.aclose()
-        await drop_test_database(name)
+        await drop_database(name, SCRATCH_PREFIX)
     overhead = sum(v for k, v in phases.items() if k != "other") / steps
     return {
         "agents": n,

@@ -35,11 +35,14 @@ from letta_batch.config import Settings  # noqa: E402
 from letta_batch.db.engine import StatementCounter, create_engine  # noqa: E402
 from letta_batch.definitions import load_definitions  # noqa: E402
 from letta_batch.devtools.direct_steps import PHASES, run_steps  # noqa: E402
+from letta_batch.devtools.scratch_db import create_database, drop_database  # noqa: E402
 from letta_batch.gc_tuning import tune_gc  # noqa: E402
 from letta_batch.providers.emulator.server import EmulatorServer  # noqa: E402
 from letta_batch.services import submit  # noqa: E402
 from letta_batch.services.runtime import ServiceContext  # noqa: E402
-from tests.conftest import create_test_database, drop_test_database  # noqa: E402
+
+#: Benchmark databases are created and dropped per run under this prefix.
+SCRATCH_PREFIX = "lbbench_"
 
 
 async def run(
@@ -48,7 +51,7 @@ async def run(
     emulator = EmulatorServer(processing_seconds=0).start()
     async with httpx.AsyncClient() as http:
         (await http.put(f"{emulator.admin_url}/scenario", json=scenario(fleet))).raise_for_status()
-    name, url = await create_test_database()
+    name, url = await create_database(SCRATCH_PREFIX)
     settings = Settings(database_url=url, anthropic_base_url=emulator.base_url)
     ctx = ServiceContext(engine=create_engine(url), settings=settings)
     seconds: dict[str, float] = defaultdict(float)
@@ -92,7 +95,7 @@ async def run(
         await run_steps(ctx, org, job.job_id, steps, timed=timed)
     finally:
         await ctx.aclose()
-        await drop_test_database(name)
+        await drop_database(name, SCRATCH_PREFIX)
         emulator.stop()
     for took, statement in sorted(slow, reverse=True)[:8]:
         print(f"{took:8.3f}s  {' '.join(statement.split())[:150]}")

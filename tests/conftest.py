@@ -14,13 +14,9 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import asyncpg
 import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -28,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from letta_batch import ids
 from letta_batch.db import create_engine, migrate
 from letta_batch.db import session_factory as make_session_factory
+from letta_batch.devtools.scratch_db import create_database, database_url, drop_database
 from letta_batch.repositories import ensure_organization
 
 PgDbFactory = Callable[..., Awaitable[str]]
@@ -35,51 +32,21 @@ PgDbFactory = Callable[..., Awaitable[str]]
 it empty (no schema)."""
 
 
-def _pg_host_port() -> tuple[str, int]:
-    value = os.environ.get("LETTA_BATCH_TEST_PG", "127.0.0.1:5432")
-    if "://" in value:
-        parts = urlsplit(value)
-        return parts.hostname or "127.0.0.1", parts.port or 5432
-    host, _, port = value.partition(":")
-    return host or "127.0.0.1", int(port or 5432)
+_PREFIX = "lbtest_"
 
 
 def _url(database: str, driver: str = "postgresql+asyncpg") -> str:
-    host, port = _pg_host_port()
-    return f"{driver}://postgres@{host}:{port}/{database}"
-
-
-async def _admin() -> asyncpg.Connection:
-    return await asyncpg.connect(_url("postgres", "postgresql"))
+    return database_url(database, driver=driver)
 
 
 async def create_test_database(migrate_to: str | None = "head") -> tuple[str, str]:
     """Create ``lbtest_<hex8>`` (migrated to ``migrate_to`` unless None); (name, async URL)."""
-    name = f"lbtest_{uuid.uuid4().hex[:8]}"
-    conn = await _admin()
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = _url(name)
-    if migrate_to is not None:
-        await migrate.upgrade_async(url, migrate_to)
-    return name, url
+    return await create_database(_PREFIX, migrate_to)
 
 
 async def drop_test_database(name: str) -> None:
-    """Terminate the database's connections, then drop it."""
-    assert name.startswith("lbtest_"), name  # never drop anything the tests did not create
-    conn = await _admin()
-    try:
-        await conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = $1 AND pid <> pg_backend_pid()",
-            name,
-        )
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    """Terminate the database's connections, then drop it (only ``lbtest_*`` names)."""
+    await drop_database(name, _PREFIX)
 
 
 @pytest.fixture(scope="session")

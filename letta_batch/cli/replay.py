@@ -86,13 +86,30 @@ async def replay_files(paths: list[Path]) -> list[ReplayOutcome]:
     return outcomes
 
 
+def history_files(paths: list[Path]) -> list[Path]:
+    """The files named, and every ``*.json`` directly in the directories named (sorted)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(path.glob("*.json")))
+        else:
+            found.append(path)
+    return found
+
+
 def replay(
     files: Annotated[
-        list[Path], typer.Argument(help="History JSON files (CLI exports or SDK to_json).")
+        list[Path],
+        typer.Argument(
+            help="History JSON files (CLI exports or SDK to_json), or directories of them."
+        ),
     ],
 ) -> None:
     """Replay workflow histories against this build's workflow code; exit 1 if any fails."""
-    outcomes = asyncio.run(replay_files(files))
+    found = history_files(files)
+    if not found:
+        raise typer.BadParameter(f"no history files in {', '.join(map(str, files))}")
+    outcomes = asyncio.run(replay_files(found))
     table = Table(title="Replay", show_lines=False)
     table.add_column("file", overflow="fold")
     table.add_column("workflow", no_wrap=True)

@@ -141,11 +141,13 @@ def test_multi_step_histories_exist() -> None:
     TALLY["passed"] += 1
 
 
-def test_replay_cli_accepts_the_corpus() -> None:
+def test_replay_cli_accepts_the_corpus_directory(tmp_path: Path) -> None:
     TALLY["run"] += 1
-    result = CliRunner().invoke(app, ["replay", *map(str, FILES)])
+    result = CliRunner().invoke(app, ["replay", str(HISTORIES)])
     assert result.exit_code == 0, result.output
     assert f"{len(FILES)} replayed, {len(FILES)} ok, 0 failed" in result.output
+    empty = CliRunner().invoke(app, ["replay", str(tmp_path)])
+    assert empty.exit_code != 0 and "no history files" in empty.output
     TALLY["passed"] += 1
 
 
