@@ -179,3 +179,31 @@ async def test_0002_converts_request_params_to_bytes_and_back(
         assert (json.loads(back) if isinstance(back, str) else back) == params
     finally:
         await engine.dispose()
+
+
+async def test_large_step_columns_use_lz4_on_postgres(pg_url: str) -> None:
+    engine = create_engine(pg_url)
+    try:
+        async with engine.connect() as conn:
+            methods = (
+                await conn.execute(
+                    text(
+                        "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'"
+                    )
+                )
+            ).scalar()
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT c.relname, a.attname, a.attcompression FROM pg_attribute a "
+                        "JOIN pg_class c ON c.oid = a.attrelid "
+                        "WHERE (c.relname, a.attname) IN (('llm_batch_items', 'request_body'), "
+                        "('messages', 'content'), ('llm_batch_items', 'decision'))"
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    expected = "l" if "lz4" in (methods or []) else ""
+    # attcompression is a "char": asyncpg returns bytes (b"l" for lz4, b"" for the default)
+    assert sorted(bytes(r.attcompression).decode().strip("\x00") for r in rows) == [expected] * 3
