@@ -39,7 +39,7 @@ def _lz4_available() -> bool:
     methods = bind.exec_driver_sql(
         "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'"
     ).scalar()
-    return bool(methods) and "lz4" in methods
+    return isinstance(methods, list) and "lz4" in methods
 
 
 def _set(method: str) -> None:
