@@ -11,7 +11,7 @@ statement without network round trips.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -31,9 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
 
 from letta_batch import json_codec
-from letta_batch.repositories.staging import copy_rows, stage_rows
-
-Row = Mapping[str, Any]
+from letta_batch.repositories.staging import Row, copy_rows, stage_rows
 
 
 def dialect_name(session: AsyncSession) -> str:

@@ -1,4 +1,4 @@
-"""Large bulk payloads on PostgreSQL: COPY into a temporary table, then one set-based statement.
+"""Bulk writes on PostgreSQL: COPY into a temporary table, then one set-based statement.
 
 The bulk helpers used to send rows as ONE JSON parameter unnested by ``jsonb_to_recordset``.
 PostgreSQL's cost of unpacking one huge parameter grows faster than its size: on the
