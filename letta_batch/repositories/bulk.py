@@ -60,11 +60,6 @@ def in_values(
     return column_.in_(select(each.c.value))
 
 
-async def _pg_source(session: AsyncSession, table: Table, rows: Sequence[Row]) -> Table:
-    """The rows as a table to select from: a COPY stage (see ``staging``)."""
-    return await stage_rows(session, table, rows)
-
-
 def _insert(dialect: str, table: Table) -> Any:
     if dialect == "postgresql":
         return postgresql.insert(table)
@@ -85,7 +80,7 @@ async def _execute_insert(session: AsyncSession, table: Table, rows: list[Row], 
     dialect = dialect_name(session)
     stmt = _insert(dialect, table)
     if dialect == "postgresql":
-        src = await _pg_source(session, table, rows)
+        src = await stage_rows(session, table, rows)
         keys = list(rows[0])
         # ORDER BY: sequence/identity values follow the caller's row order
         query = select(*[src.c[k] for k in keys]).order_by(src.c._ord)
@@ -177,7 +172,7 @@ async def update_rows(
     values = [k for k in data[0] if k not in keys]
     org_clause = [] if organization_id is None else [table.c.organization_id == organization_id]
     if dialect_name(session) == "postgresql":
-        rs = await _pg_source(session, table, data)
+        rs = await stage_rows(session, table, data)
         stmt = (
             update(table)
             .where(and_(*[table.c[k] == rs.c[k] for k in keys], *org_clause))
@@ -204,7 +199,7 @@ async def delete_rows(
     keys = list(key_columns)
     data = [{k: r[k] for k in keys} for r in rows]
     if dialect_name(session) == "postgresql":
-        rs = await _pg_source(session, table, data)
+        rs = await stage_rows(session, table, data)
         await session.execute(delete(table).where(and_(*[table.c[k] == rs.c[k] for k in keys])))
         return
     stmt = delete(table).where(and_(*[table.c[k] == bindparam(f"k_{k}") for k in keys]))

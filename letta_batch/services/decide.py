@@ -17,6 +17,7 @@ from letta_batch.crashpoints import checkpoint
 from letta_batch.db.models_agents import AgentToolRow, ToolRow
 from letta_batch.db.models_batch import LLMBatchItemRow, ToolExecutionRow
 from letta_batch.repositories.bulk import dialect_name, in_values, insert_ignore, update_rows
+from letta_batch.repositories.keyset import next_chunk
 from letta_batch.schemas import AgentStepState, ItemStepStatus
 from letta_batch.schemas.enums import BUILTIN_TOOL_TYPES, ToolType
 from letta_batch.services.build import OFFERED_TOOL_TYPES
@@ -49,22 +50,18 @@ async def apply_decisions(ctx: ServiceContext, arg: ApplyDecisionsInput) -> Appl
     after = ""
     while True:
         async with ctx.session_factory.begin() as session:
-            items = (
-                await session.execute(
-                    select(*_ITEM_COLUMNS)
-                    .where(
-                        LLMBatchItemRow.llm_batch_id == arg.llm_batch_id,
-                        LLMBatchItemRow.step_status == ItemStepStatus.pending.value,
-                        LLMBatchItemRow.id > after,
-                    )
-                    .order_by(LLMBatchItemRow.id)
-                    .limit(DECIDE_CHUNK + 1)  # one more tells whether another round is needed
-                )
-            ).all()
+            items, more = await next_chunk(
+                session,
+                select(*_ITEM_COLUMNS).where(
+                    LLMBatchItemRow.llm_batch_id == arg.llm_batch_id,
+                    LLMBatchItemRow.step_status == ItemStepStatus.pending.value,
+                ),
+                LLMBatchItemRow.id,
+                after,
+                DECIDE_CHUNK,
+            )
             if not items:
                 break
-            more = len(items) > DECIDE_CHUNK
-            items = items[:DECIDE_CHUNK]
             after = items[-1].id
             tools = await _agent_tools(session, [i.agent_id for i in items])
             updates, executions = [], []

@@ -17,6 +17,7 @@ from letta_batch.db.models_agents import AgentRow
 from letta_batch.db.models_batch import BatchJobAgentRow, LLMBatchItemRow, ToolExecutionRow
 from letta_batch.repositories.agents import set_message_ids
 from letta_batch.repositories.bulk import dialect_name, in_values, update_rows
+from letta_batch.repositories.keyset import next_chunk
 from letta_batch.repositories.messages import insert_messages
 from letta_batch.schemas import AgentRunStatus, ItemStepStatus, Message, StopReason
 from letta_batch.services.runtime import ServiceContext
@@ -45,28 +46,24 @@ async def persist_step(ctx: ServiceContext, arg: PersistStepInput) -> PersistSte
     after = ""
     while True:
         async with ctx.session_factory.begin() as session:
-            items = (
-                await session.execute(
-                    select(*_ITEM_COLUMNS)
-                    .where(
-                        LLMBatchItemRow.llm_batch_id == arg.llm_batch_id,
-                        LLMBatchItemRow.step_status.in_(
-                            [
-                                ItemStepStatus.decided.value,
-                                ItemStepStatus.tools_done.value,
-                                ItemStepStatus.failed.value,
-                            ]
-                        ),
-                        LLMBatchItemRow.id > after,
-                    )
-                    .order_by(LLMBatchItemRow.id)
-                    .limit(PERSIST_CHUNK + 1)  # one more tells whether another round is needed
-                )
-            ).all()
+            items, more = await next_chunk(
+                session,
+                select(*_ITEM_COLUMNS).where(
+                    LLMBatchItemRow.llm_batch_id == arg.llm_batch_id,
+                    LLMBatchItemRow.step_status.in_(
+                        [
+                            ItemStepStatus.decided.value,
+                            ItemStepStatus.tools_done.value,
+                            ItemStepStatus.failed.value,
+                        ]
+                    ),
+                ),
+                LLMBatchItemRow.id,
+                after,
+                PERSIST_CHUNK,
+            )
             if not items:
                 break
-            more = len(items) > PERSIST_CHUNK
-            items = items[:PERSIST_CHUNK]
             after = items[-1].id
             await _persist_chunk(ctx, session, items, arg, out)
         await checkpoint("persist.after_commit")

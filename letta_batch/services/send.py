@@ -24,6 +24,7 @@ from letta_batch.crashpoints import checkpoint
 from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow
 from letta_batch.providers.base import BatchInfo
 from letta_batch.providers.errors import ProviderError
+from letta_batch.repositories.keyset import next_chunk
 from letta_batch.schemas import ItemStepStatus, ProviderBatchStatus
 from letta_batch.services.runtime import NonRetryable, ServiceContext
 
@@ -133,23 +134,21 @@ async def _stream_requests(
     after = ""
     while True:
         async with ctx.session_factory() as session:
-            rows = (
-                await session.execute(
-                    select(LLMBatchItemRow.id, LLMBatchItemRow.request_body)
-                    .where(
-                        LLMBatchItemRow.llm_batch_id == ref.llm_batch_id,
-                        LLMBatchItemRow.step_status == ItemStepStatus.pending.value,
-                        LLMBatchItemRow.id > after,
-                    )
-                    .order_by(LLMBatchItemRow.id)
-                    .limit(STREAM_CHUNK + 1)  # one more tells whether another round is needed
-                )
-            ).all()
-        for item_id, body in rows[:STREAM_CHUNK]:
+            rows, more = await next_chunk(
+                session,
+                select(LLMBatchItemRow.id, LLMBatchItemRow.request_body).where(
+                    LLMBatchItemRow.llm_batch_id == ref.llm_batch_id,
+                    LLMBatchItemRow.step_status == ItemStepStatus.pending.value,
+                ),
+                LLMBatchItemRow.id,
+                after,
+                STREAM_CHUNK,
+            )
+        for item_id, body in rows:
             yield item_id, body
-        if len(rows) <= STREAM_CHUNK:
+        if not more:
             return
-        after = rows[STREAM_CHUNK - 1][0]
+        after = rows[-1][0]
 
 
 async def _fail_batch(ctx: ServiceContext, ref: LLMBatchRef, reason: str) -> None:
