@@ -119,11 +119,13 @@ def _scenario(heart: str, child: str, cond: str, bulk: list[str]) -> list[dict[s
 
 
 @pytest.mark.parametrize(
-    ("every", "rounds", "hits", "bulk"),
+    ("every", "rounds", "hits", "bulk", "steps"),
     [
-        pytest.param(0.01, 6000, 3, 5, id="3-in-flight-transactions"),
-        pytest.param(0.5, 16, None, 5, id="all-every-500ms"),
-        pytest.param(0.2, 60, None, 30, id="all-every-200ms-30-agents", marks=pytest.mark.slow),
+        # 6 steps: three in-flight hits SPREAD s apart need a job that lasts long enough; at
+        # 3 steps the faster step loop sometimes ended after two hits.
+        pytest.param(0.01, 6000, 3, 5, 6, id="3-in-flight-transactions"),
+        pytest.param(0.5, 16, None, 5, 3, id="all-every-500ms"),
+        pytest.param(0.2, 60, None, 30, 3, id="all-every-200ms-30-agents", marks=pytest.mark.slow),
     ],
 )
 async def test_job_survives_killed_connections(
@@ -131,6 +133,7 @@ async def test_job_survives_killed_connections(
     rounds: int,
     hits: int | None,
     bulk: int,
+    steps: int,
     pg_admin_url: str,
     temporal_env: WorkflowEnvironment,
     own_db_ctx: ServiceContext,
@@ -146,7 +149,7 @@ async def test_job_survives_killed_connections(
     set_scenario(emulator.base_url, _scenario(heart, child, cond, others))
     try:
         job_id, result = await run_job(
-            temporal_env, ctx, [heart, child, cond, *others], max_steps=3, during=killer
+            temporal_env, ctx, [heart, child, cond, *others], max_steps=steps, during=killer
         )
     finally:
         clear_scenario(emulator.base_url)
@@ -175,8 +178,15 @@ async def test_job_survives_killed_connections(
         heart: ("completed", "terminal_tool", 2),
         child: ("completed", "terminal_tool", 2),
         cond: ("completed", "terminal_tool", 2),
-        **{b: ("completed", "max_steps", 3) for b in others},
+        **{b: ("completed", "max_steps", steps) for b in others},
     }
-    assert audit.steps == [0, 1, 2] and audit.provider_batches == 3 and audit.duplicates == 0
-    # system, input, (call, return, heartbeat) x2, call, return = 10 for the bulk agents.
-    assert audit.messages == {heart: 7, child: 7, cond: 7, **dict.fromkeys(others, 10)}
+    assert audit.steps == list(range(steps)) and audit.provider_batches == steps
+    assert audit.duplicates == 0
+    # Bulk agents: system, input, (call, return, heartbeat) x (steps - 1), call, return
+    # (10 messages for 3 steps).
+    assert audit.messages == {
+        heart: 7,
+        child: 7,
+        cond: 7,
+        **dict.fromkeys(others, 2 + 3 * (steps - 1) + 2),
+    }
