@@ -21,11 +21,11 @@ from letta_batch.devstack import pid_alive
 AGENTS = 6
 
 
-def _demo_argv(state: Path) -> list[str]:
+def _demo_argv(state: Path, processing_seconds: float = 0) -> list[str]:
     return [
         sys.executable, "-m", "letta_batch.cli.main", "demo",
         "--agents", str(AGENTS), "--state-dir", str(state),
-        "--processing-seconds", "0", "--max-steps", "4", "--timeout", "90",
+        "--processing-seconds", str(processing_seconds), "--max-steps", "4", "--timeout", "90",
     ]  # fmt: skip
 
 
@@ -86,8 +86,13 @@ def test_ctrl_c_stops_every_process(tmp_path: Path) -> None:
     state = tmp_path / "state"
     out = tmp_path / "demo.out"
     with out.open("wb") as sink:
+        # Each provider batch takes 30 s, so the job is still running when Ctrl-C arrives
+        # (at zero processing a fast run could finish first and exit 0).
         proc = subprocess.Popen(
-            _demo_argv(state), env=_env(), stdout=sink, stderr=subprocess.STDOUT
+            _demo_argv(state, processing_seconds=30),
+            env=_env(),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
         )
         try:
             deadline = time.monotonic() + 90
