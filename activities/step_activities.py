@@ -35,7 +35,7 @@ from letta_batch.contracts import (
     SendBatchOutput,
     StartJobOutput,
 )
-from letta_batch.services import build, collect, decide, jobs, persist, send, tools
+from letta_batch.services import build, collect, decide, jobs, persist, poll, send, tools
 from letta_batch.services.runtime import ServiceContext
 
 T = TypeVar("T")
@@ -97,12 +97,12 @@ class StepActivities:
     @activity.defn(name="poll_batch")
     @translated
     async def poll_batch(self, arg: LLMBatchRef) -> PollBatchOutput:
-        return await self._run(send.poll_batch, arg, llm_batch_id=arg.llm_batch_id)
+        return await self._run(poll.poll_batch, arg, llm_batch_id=arg.llm_batch_id)
 
     @activity.defn(name="cancel_provider_batch")
     @translated
     async def cancel_provider_batch(self, arg: LLMBatchRef) -> CancelProviderBatchOutput:
-        return await self._run(send.cancel_provider_batch, arg, llm_batch_id=arg.llm_batch_id)
+        return await self._run(poll.cancel_provider_batch, arg, llm_batch_id=arg.llm_batch_id)
 
     @activity.defn(name="collect_results")
     @translated

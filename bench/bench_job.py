@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import resource
 import socket
 import subprocess
@@ -40,7 +39,7 @@ from letta_batch.client import LettaBatchClient, workflow_id_for  # noqa: E402
 from letta_batch.config import Settings  # noqa: E402
 from letta_batch.contracts import PollSettings  # noqa: E402
 from letta_batch.db.engine import StatementCounter, create_engine  # noqa: E402
-from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow  # noqa: E402
+from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow, LLMBatchPartRow  # noqa: E402
 from letta_batch.definitions import load_definitions  # noqa: E402
 from letta_batch.devtools.scratch_db import create_database, drop_database  # noqa: E402
 from letta_batch.gc_tuning import tune_gc  # noqa: E402
@@ -146,23 +145,33 @@ async def _mean_request_kb(ctx: ServiceContext, job_id: str) -> float:
 
 
 async def _handoff_seconds(ctx: ServiceContext, job_id: str) -> float:
-    """Longest time from one provider batch ending to the next step's batch being created,
-    both on the provider's clock (``ended_at`` as polled, ``created_at`` as created)."""
+    """Longest time from a step's last provider batch ending to the next step's first batch
+    being created, both on the provider's clock (``ended_at`` as polled, ``created_at`` as
+    created)."""
     async with ctx.session_factory() as session:
         rows = (
             await session.execute(
-                select(LLMBatchJobRow.create_batch_response, LLMBatchJobRow.latest_polling_response)
+                select(
+                    LLMBatchJobRow.step,
+                    LLMBatchPartRow.create_batch_response,
+                    LLMBatchPartRow.latest_polling_response,
+                )
+                .join(LLMBatchPartRow, LLMBatchPartRow.llm_batch_id == LLMBatchJobRow.id)
                 .where(LLMBatchJobRow.letta_batch_job_id == job_id)
                 .order_by(LLMBatchJobRow.step)
             )
         ).all()
-    gaps = [
-        datetime.fromisoformat(nxt.create_batch_response["created_at"])
-        - datetime.fromisoformat(prev.latest_polling_response["ended_at"])
-        for prev, nxt in itertools.pairwise(rows)
-        if prev.latest_polling_response and nxt.create_batch_response
-    ]
-    return max(g.total_seconds() for g in gaps) if gaps else 0.0
+    created: dict[int, datetime] = {}
+    ended: dict[int, datetime] = {}
+    for step, create, polled in rows:
+        if create:
+            at = datetime.fromisoformat(create["created_at"])
+            created[step] = min(at, created.get(step, at))
+        if polled and polled.get("ended_at"):
+            at = datetime.fromisoformat(polled["ended_at"])
+            ended[step] = max(at, ended.get(step, at))
+    gaps = [(created[s + 1] - ended[s]).total_seconds() for s in ended if s + 1 in created]
+    return max(gaps) if gaps else 0.0
 
 
 def start_emulator(fleet: str) -> tuple[subprocess.Popen[bytes], str]:

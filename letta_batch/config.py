@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 #: The organization used when a caller does not name one (single-tenant installs, the demo).
 DEFAULT_ORGANIZATION_ID = "org-00000000-0000-4000-8000-000000000000"
@@ -39,18 +39,29 @@ class Settings(BaseModel):
     """``LETTA_BATCH_ORGANIZATION_ID``: the tenant CLI commands act for."""
     state_dir: Path = DEFAULT_STATE_DIR
     """``LETTA_BATCH_STATE_DIR``: where the embedded default keeps its files."""
+    batch_max_requests: int | None = Field(default=None, gt=0)
+    """``LETTA_BATCH_MAX_REQUESTS``: at most this many requests per provider batch; a larger
+    step is sent as several batches. Unset: the provider's limit (Anthropic 100,000)."""
+    batch_max_bytes: int | None = Field(default=None, gt=0)
+    """``LETTA_BATCH_MAX_BYTES``: at most this many bytes per provider batch's create body.
+    Unset: the provider's limit (Anthropic 256 MB)."""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         state_dir = Path(env.get("LETTA_BATCH_STATE_DIR", str(DEFAULT_STATE_DIR)))
-        return cls(
-            database_url=env.get("DATABASE_URL") or default_database_url(state_dir),
-            anthropic_api_key=env.get("ANTHROPIC_API_KEY") or None,
-            anthropic_base_url=env.get("ANTHROPIC_BASE_URL") or None,
-            temporal_address=env.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
-            temporal_namespace=env.get("TEMPORAL_NAMESPACE", "default"),
-            task_queue=env.get("LETTA_BATCH_TASK_QUEUE", "letta-batch"),
-            organization_id=env.get("LETTA_BATCH_ORGANIZATION_ID", DEFAULT_ORGANIZATION_ID),
-            state_dir=state_dir,
+        # Validated as a mapping so a bad number names its field (e.g. batch_max_requests).
+        return cls.model_validate(
+            dict(
+                database_url=env.get("DATABASE_URL") or default_database_url(state_dir),
+                anthropic_api_key=env.get("ANTHROPIC_API_KEY") or None,
+                anthropic_base_url=env.get("ANTHROPIC_BASE_URL") or None,
+                temporal_address=env.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+                temporal_namespace=env.get("TEMPORAL_NAMESPACE", "default"),
+                task_queue=env.get("LETTA_BATCH_TASK_QUEUE", "letta-batch"),
+                organization_id=env.get("LETTA_BATCH_ORGANIZATION_ID", DEFAULT_ORGANIZATION_ID),
+                state_dir=state_dir,
+                batch_max_requests=env.get("LETTA_BATCH_MAX_REQUESTS") or None,
+                batch_max_bytes=env.get("LETTA_BATCH_MAX_BYTES") or None,
+            )
         )

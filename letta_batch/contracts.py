@@ -139,6 +139,9 @@ class SendBatchOutput(BaseModel):
     request_count: int
     reused: bool = False
     """True when a batch created by an earlier attempt was found and reused."""
+    parts: int = 1
+    """Provider batches the step was sent as (more than one when it exceeds a batch's
+    limits); ``provider_batch_id`` is the first."""
 
 
 class PollBatchOutput(BaseModel):

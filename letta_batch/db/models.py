@@ -24,6 +24,7 @@ from letta_batch.db.models_batch import (
     BatchJobRow,
     LLMBatchItemRow,
     LLMBatchJobRow,
+    LLMBatchPartRow,
     ToolExecutionRow,
 )
 
@@ -55,6 +56,7 @@ __all__ = [
     "BlockRow",
     "LLMBatchItemRow",
     "LLMBatchJobRow",
+    "LLMBatchPartRow",
     "MessageRow",
     "OrganizationRow",
     "PassageRow",

@@ -31,6 +31,7 @@ __all__ = [
     "BatchJobRow",
     "LLMBatchItemRow",
     "LLMBatchJobRow",
+    "LLMBatchPartRow",
     "ToolExecutionRow",
 ]
 
@@ -102,7 +103,13 @@ class BatchJobInputRow(Base):
 
 
 class LLMBatchJobRow(Base):
-    """One provider batch (one step of one job)."""
+    """One step of one job: its requests, sent as one or more provider batches (parts).
+
+    A step larger than one provider batch allows (100,000 requests or 256 MB at Anthropic)
+    is split by ``build`` into parts, each its own provider batch (`LLMBatchPartRow`). The
+    columns here are the step's aggregate: ``status`` and ``request_counts`` over all parts,
+    ``ended_at`` when the last part ended.
+    """
 
     __tablename__ = "llm_batch_jobs"
     __table_args__ = (UniqueConstraint("letta_batch_job_id", "step"),)
@@ -116,10 +123,46 @@ class LLMBatchJobRow(Base):
     status: Mapped[str] = mapped_column(String, nullable=False, index=True)
     llm_provider: Mapped[str] = mapped_column(String, nullable=False)
     provider_batch_id: Mapped[str | None] = mapped_column(String, nullable=True, index=True)
+    """The first sent part's provider batch (what status displays show); every part's is in
+    ``llm_batch_parts``."""
     request_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    request_counts: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, server_default=func.now()
+    )
+
+
+class LLMBatchPartRow(Base):
+    """One provider batch: part ``part`` of a step's requests (migration 0004).
+
+    Parts are numbered from 0 in the order ``build`` filled them; each is sent, polled,
+    collected and cancelled on its own, with its own send intent, so a retry after a crash
+    re-sends only the parts that have no provider batch yet.
+    """
+
+    __tablename__ = "llm_batch_parts"
+
+    llm_batch_id: Mapped[str] = mapped_column(
+        String, ForeignKey("llm_batch_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String, nullable=False)
+    status: Mapped[str] = mapped_column(String, nullable=False)
+    """A `ProviderBatchStatus` value, for this part alone."""
+    provider_batch_id: Mapped[str | None] = mapped_column(String, nullable=True, unique=True)
+    request_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    request_bytes: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    """Exact size of the part's create body, as planned by ``build``."""
     request_counts: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     create_batch_response: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     latest_polling_response: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Why the provider refused this part (status ``failed``)."""
     last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     intent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -156,6 +199,8 @@ class LLMBatchItemRow(Base):
     request_status: Mapped[str] = mapped_column(String, nullable=False)
     step_status: Mapped[str] = mapped_column(String, nullable=False)
     step_state: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    part: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    """Which provider batch of the step carries this request (`LLMBatchPartRow.part`)."""
     request_body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     """The provider request params as compact JSON bytes, spliced verbatim into the batch
     body by ``send`` (migration 0002 says why not JSONB). NULL when the item was not sent."""

@@ -20,7 +20,7 @@ from letta_batch.contracts import (
     LLMBatchRef,
     PersistStepInput,
 )
-from letta_batch.services import build, collect, decide, jobs, persist, send, tools
+from letta_batch.services import build, collect, decide, jobs, persist, poll, send, tools
 from letta_batch.services.runtime import ServiceContext
 
 #: Phase names, in order (``poll`` repeats until the provider batch ends).
@@ -59,7 +59,7 @@ async def run_steps(
         batch_ids.append(ref.llm_batch_id)
         await timed("send", partial(send.send_batch, ctx, ref))
         for _ in range(max_polls):  # a provider batch is polled, not waited on
-            if (await timed("poll", partial(send.poll_batch, ctx, ref))).ended:
+            if (await timed("poll", partial(poll.poll_batch, ctx, ref))).ended:
                 break
             await asyncio.sleep(poll_pause)
         else:

@@ -8,6 +8,7 @@ raise only `letta_batch.providers.errors.ProviderError` from these methods.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -21,6 +22,35 @@ BatchRequest = tuple[str, bytes | dict[str, Any]]
 BatchRequests = AsyncIterable[BatchRequest] | Iterable[BatchRequest]
 
 ProcessingStatus = Literal["in_progress", "canceling", "ended"]
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """How much one provider batch may hold, and how its create body grows per request.
+
+    ``build`` plans a step's parts with these so that every part is accepted; the body
+    overheads make the planned size exact, not an estimate.
+    """
+
+    max_requests: int
+    """Requests per batch (Anthropic: 100,000)."""
+    max_bytes: int
+    """Bytes of one create body (Anthropic: 256 MB)."""
+    body_overhead: int
+    """Bytes of a body with no requests, less one request separator."""
+    request_overhead: int
+    """Bytes each request adds besides its ``custom_id`` and params, separator included."""
+
+    def request_bytes(self, custom_id: str, params_bytes: int) -> int:
+        return self.request_overhead + len(custom_id.encode()) + params_bytes
+
+    def narrowed(self, max_requests: int | None, max_bytes: int | None) -> BatchLimits:
+        """These limits, lowered to the given ones where those are set and smaller."""
+        return replace(
+            self,
+            max_requests=min(self.max_requests, max_requests or self.max_requests),
+            max_bytes=min(self.max_bytes, max_bytes or self.max_bytes),
+        )
 
 
 class BatchInfo(BaseModel):

@@ -12,6 +12,8 @@ import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from letta_batch.providers.anthropic.batch_body import LIMITS as ANTHROPIC_LIMITS
+from letta_batch.providers.base import BatchLimits
 from letta_batch.schemas.agent import LLMConfig
 
 
@@ -24,6 +26,8 @@ class ProviderSpec:
     """``llm_config.model_endpoint_type`` values routed to this provider."""
     model_patterns: tuple[str, ...]
     """fnmatch patterns of model names (without any ``provider/`` prefix)."""
+    limits: BatchLimits
+    """What one of its batches may hold; ``build`` splits larger steps into parts."""
 
     def serves(self, llm_config: LLMConfig) -> bool:
         if llm_config.model_endpoint_type not in self.endpoint_types:
@@ -37,6 +41,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
         name="anthropic",
         endpoint_types=frozenset({"anthropic"}),
         model_patterns=("claude-*",),
+        limits=ANTHROPIC_LIMITS,
     ),
 }
 

@@ -8,6 +8,7 @@ from letta_batch.schemas.batch import (
     BatchJobAgent,
     LLMBatchItem,
     LLMBatchJob,
+    LLMBatchPart,
     RequestCounts,
 )
 from letta_batch.schemas.enums import (
@@ -52,6 +53,7 @@ __all__ = [
     "JobStatus",
     "LLMBatchItem",
     "LLMBatchJob",
+    "LLMBatchPart",
     "LLMConfig",
     "Message",
     "MessageContent",

@@ -76,8 +76,28 @@ class RequestCounts(BaseModel):
     expired: int = 0
 
 
+class LLMBatchPart(BaseModel):
+    """One provider batch: part ``part`` of a step's requests (most steps have one part)."""
+
+    llm_batch_id: str
+    part: int = 0
+    organization_id: str
+    status: ProviderBatchStatus = ProviderBatchStatus.building
+    provider_batch_id: str | None = None
+    request_count: int = 0
+    request_bytes: int = 0
+    request_counts: RequestCounts | None = None
+    create_batch_response: dict | None = None
+    latest_polling_response: dict | None = None
+    error: str | None = None
+    last_polled_at: datetime | None = None
+    intent_at: datetime | None = None
+    sent_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
 class LLMBatchJob(BaseModel):
-    """One provider batch: the requests of one step of one job."""
+    """The requests of one step of one job, sent as one or more provider batches (parts)."""
 
     id: str
     organization_id: str
@@ -88,12 +108,10 @@ class LLMBatchJob(BaseModel):
     provider_batch_id: str | None = None
     request_count: int = 0
     request_counts: RequestCounts | None = None
-    create_batch_response: dict | None = None
-    latest_polling_response: dict | None = None
-    last_polled_at: datetime | None = None
-    intent_at: datetime | None = None
+    """Summed over the parts."""
     sent_at: datetime | None = None
     ended_at: datetime | None = None
+    """When the last part ended."""
     created_at: datetime | None = None
 
 

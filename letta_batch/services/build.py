@@ -24,6 +24,7 @@ from letta_batch.db.models_batch import (
     BatchJobAgentRow,
     LLMBatchItemRow,
     LLMBatchJobRow,
+    LLMBatchPartRow,
 )
 from letta_batch.providers.anthropic.request_builder import build_request_body
 from letta_batch.repositories.agents import load_agents, set_message_ids
@@ -46,6 +47,7 @@ from letta_batch.schemas import (
 )
 from letta_batch.services.build_inputs import inputs, previous_states, recall_counts
 from letta_batch.services.runtime import ServiceContext
+from letta_batch.stepping.batch_parts import PartPlanner
 from letta_batch.stepping.messages import input_messages
 from letta_batch.tool_rules import ToolRulesSolver
 
@@ -94,26 +96,41 @@ async def build_requests(ctx: ServiceContext, arg: BuildRequestsInput) -> BuildR
         )
         if not agent_ids:
             return BuildRequestsOutput(llm_batch_id=llm_batch_id, request_count=0)
+        llm_provider = "anthropic"
         batch = LLMBatchJobRow(
             id=llm_batch_id,
             organization_id=org,
             letta_batch_job_id=arg.job_id,
             step=arg.step,
             status=ProviderBatchStatus.building.value,
-            llm_provider="anthropic",
+            llm_provider=llm_provider,
             request_count=0,
         )
         session.add(batch)
         await session.flush()
         built = failed = 0
+        planner = PartPlanner(ctx.batch_limits(llm_provider))
         # One transaction, chunk by chunk: memory stays bounded by the chunk whatever the
         # number of agents, and a crash anywhere leaves nothing behind.
         for start in range(0, len(agent_ids), BUILD_CHUNK):
             chunk = agent_ids[start : start + BUILD_CHUNK]
-            chunk_built, chunk_failed = await _build_chunk(ctx, session, arg, llm_batch_id, chunk)
+            chunk_built, chunk_failed = await _build_chunk(
+                ctx, session, arg, llm_batch_id, chunk, planner
+            )
             built += chunk_built
             failed += chunk_failed
         batch.request_count = built - failed
+        session.add_all(
+            LLMBatchPartRow(
+                llm_batch_id=llm_batch_id,
+                part=p.part,
+                organization_id=org,
+                status=ProviderBatchStatus.building.value,
+                request_count=p.request_count,
+                request_bytes=p.request_bytes,
+            )
+            for p in planner.parts()
+        )
     await checkpoint("build.after_commit")
     return BuildRequestsOutput(
         llm_batch_id=llm_batch_id, request_count=built - failed, failed_count=failed
@@ -126,6 +143,7 @@ async def _build_chunk(
     arg: BuildRequestsInput,
     llm_batch_id: str,
     agent_ids: list[str],
+    planner: PartPlanner,
 ) -> tuple[int, int]:
     """Build and write the requests of ``agent_ids``; returns (items written, items failed)."""
     org = arg.organization_id
@@ -196,13 +214,23 @@ async def _build_chunk(
             items.append(row)
             continue
         tools = [t for t in agent.tools if t.name in set(allowed)]
-        row["request_body"] = build_request_body(
+        body = build_request_body(
             agent,
             context,
             tools,
             terminal_tool_names={t.name for t in tools if solver.is_terminal_tool(t.name)},
             step=arg.step,
         )
+        part = planner.place(item_id, len(body))
+        if part is None:
+            row.update(
+                step_status=ItemStepStatus.failed.value,
+                stop_reason=StopReason.error.value,
+                error=planner.oversize_reason(len(body)),
+            )
+            failed += 1
+        else:
+            row.update(request_body=body, part=part)
         items.append(row)
 
     await insert_messages(session, org, new_messages)
@@ -234,6 +262,7 @@ def _item_row(
         "request_status": ItemRequestStatus.pending.value,
         "step_status": ItemStepStatus.pending.value,
         "step_state": state.model_dump(mode="json"),
+        "part": 0,
         "request_body": None,
         "batch_request_result": None,
         "decision": None,

@@ -1,4 +1,4 @@
-"""Phase ``collect``: stream the provider's results into the item rows.
+"""Phase ``collect``: stream the provider's results into the item rows, part by part.
 
 Results are read as a stream and written in chunks by primary key, so a 100,000-result batch
 is never held in memory. Re-running after a cut stream rewrites the same values.
@@ -12,10 +12,11 @@ from sqlalchemy import func, select, update
 
 from letta_batch.contracts import CollectResultsOutput, LLMBatchRef
 from letta_batch.crashpoints import checkpoint
-from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow
+from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow, LLMBatchPartRow
 from letta_batch.repositories.bulk import dialect_name, in_values, update_rows
 from letta_batch.schemas import ItemRequestStatus, ProviderBatchStatus
 from letta_batch.services.runtime import NonRetryable, ServiceContext
+from letta_batch.services.step_parts import load_parts, load_step
 
 #: Result rows written per round trip (one JSON-recordset UPDATE each). Large so that the
 #: statements per step stay flat up to this many agents; results are held in memory only
@@ -32,24 +33,30 @@ _RESULT_STATUS = {
 
 async def collect_results(ctx: ServiceContext, ref: LLMBatchRef) -> CollectResultsOutput:
     async with ctx.session_factory() as session:
-        row = await session.scalar(
-            select(LLMBatchJobRow).where(
-                LLMBatchJobRow.id == ref.llm_batch_id,
-                LLMBatchJobRow.organization_id == ref.organization_id,
-            )
-        )
-        if row is None:
-            raise NonRetryable(f"llm_batch_id: no provider batch row {ref.llm_batch_id!r}")
-        status, provider_batch_id, llm_provider = (
-            row.status,
-            row.provider_batch_id,
-            row.llm_provider,
-        )
-    if status not in (ProviderBatchStatus.collected.value, ProviderBatchStatus.failed.value):
-        if provider_batch_id is None:
-            raise NonRetryable(f"llm_batch_id: {ref.llm_batch_id} was never sent")
-        await _stream_into_items(ctx, ref, llm_provider, provider_batch_id)
-        await checkpoint("collect.after_stream")
+        step = await load_step(session, ref)
+        parts = await load_parts(session, ref)
+    if step.status not in (ProviderBatchStatus.collected.value, ProviderBatchStatus.failed.value):
+        for part in parts:
+            if part.status in (
+                ProviderBatchStatus.collected.value,
+                ProviderBatchStatus.failed.value,
+            ):
+                continue
+            if part.provider_batch_id is None:
+                raise NonRetryable(
+                    f"llm_batch_id: {ref.llm_batch_id} part {part.part} was never sent"
+                )
+            await _stream_into_items(ctx, ref, step.llm_provider, part.provider_batch_id)
+            await checkpoint("collect.after_stream")
+            async with ctx.session_factory.begin() as session:
+                await session.execute(
+                    update(LLMBatchPartRow)
+                    .where(
+                        LLMBatchPartRow.llm_batch_id == ref.llm_batch_id,
+                        LLMBatchPartRow.part == part.part,
+                    )
+                    .values(status=ProviderBatchStatus.collected.value, updated_at=ctx.clock())
+                )
     missing = await _finish(ctx, ref)
     return await _counts(ctx, ref, missing)
 

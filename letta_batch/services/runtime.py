@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from letta_batch.config import Settings
 
 if TYPE_CHECKING:
-    from letta_batch.providers.base import BatchProvider
+    from letta_batch.providers.base import BatchLimits, BatchProvider
 
 
 def utcnow() -> datetime:
@@ -52,6 +52,17 @@ class ServiceContext:
                 base_url=self.settings.anthropic_base_url,
             )
         return self._providers[name]
+
+    def batch_limits(self, name: str) -> BatchLimits:
+        """What one provider batch of ``name`` may hold here: the provider's limits, lowered
+        by ``batch_max_requests`` / ``batch_max_bytes`` where those are set."""
+        from letta_batch.providers.registry import PROVIDERS
+
+        if name not in PROVIDERS:
+            raise NonRetryable(f"llm_provider: no batch adapter for {name!r}")
+        return PROVIDERS[name].limits.narrowed(
+            self.settings.batch_max_requests, self.settings.batch_max_bytes
+        )
 
     async def aclose(self) -> None:
         for provider in self._providers.values():

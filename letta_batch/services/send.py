@@ -1,8 +1,10 @@
-"""Phases ``send`` and ``poll``: exactly one paid provider batch per step.
+"""Phase ``send``: exactly one paid provider batch per part of a step.
 
-``send_batch`` records its intent before calling the provider. A retry after a crash or a lost
-response first looks for the batch an earlier attempt created (same size, created after the
-intent, not claimed by another step) and reuses it instead of paying for a second one.
+A step's requests are split by ``build`` into parts that each fit one provider batch; most
+steps have one part. ``send_batch`` sends the parts in order. Before each provider call it
+records the part's intent; a retry after a crash or a lost response first looks for the
+batch an earlier attempt created (same size, created after the intent, not claimed by any
+part) and reuses it instead of paying for a second one. Parts already sent are skipped.
 """
 
 from __future__ import annotations
@@ -14,19 +16,20 @@ from typing import Any
 import structlog
 from sqlalchemy import select, update
 
-from letta_batch.contracts import (
-    CancelProviderBatchOutput,
-    LLMBatchRef,
-    PollBatchOutput,
-    SendBatchOutput,
-)
+from letta_batch.contracts import LLMBatchRef, SendBatchOutput
 from letta_batch.crashpoints import checkpoint
-from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow
+from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchPartRow
 from letta_batch.providers.base import BatchInfo
 from letta_batch.providers.errors import ProviderError
 from letta_batch.repositories.keyset import next_chunk
-from letta_batch.schemas import ItemStepStatus, ProviderBatchStatus
-from letta_batch.services.runtime import NonRetryable, ServiceContext
+from letta_batch.schemas import ItemRequestStatus, ItemStepStatus, ProviderBatchStatus
+from letta_batch.services.runtime import ServiceContext
+from letta_batch.services.step_parts import (
+    first_provider_batch_id,
+    load_parts,
+    load_step,
+    step_status,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -38,65 +41,78 @@ RECONCILE_SKEW = timedelta(minutes=5)
 STREAM_CHUNK = 10_000
 
 
-async def _load(session: Any, ref: LLMBatchRef) -> LLMBatchJobRow:
-    row = await session.scalar(
-        select(LLMBatchJobRow).where(
-            LLMBatchJobRow.id == ref.llm_batch_id,
-            LLMBatchJobRow.organization_id == ref.organization_id,
-        )
-    )
-    if row is None:
-        raise NonRetryable(f"llm_batch_id: no provider batch row {ref.llm_batch_id!r}")
-    return row
-
-
 async def send_batch(ctx: ServiceContext, ref: LLMBatchRef) -> SendBatchOutput:
+    async with ctx.session_factory() as session:
+        step = await load_step(session, ref)
+        llm_provider = step.llm_provider
+        parts = await load_parts(session, ref)
+    reused = False
+    for part in parts:
+        if part.provider_batch_id is None and part.status != ProviderBatchStatus.failed.value:
+            reused = await _send_part(ctx, ref, llm_provider, part.part) or reused
+        else:
+            reused = True
     async with ctx.session_factory.begin() as session:
-        row = await _load(session, ref)
+        step = await load_step(session, ref)
+        parts = await load_parts(session, ref)
+        status = step_status(parts)
+        step.provider_batch_id = first_provider_batch_id(parts)
+        if step.status in (ProviderBatchStatus.building.value, ProviderBatchStatus.intent.value):
+            step.status = status.value
+            step.sent_at = step.updated_at = ctx.clock()
+        sent = sum(p.request_count for p in parts if p.provider_batch_id)
+    return SendBatchOutput(
+        provider_batch_id=step.provider_batch_id,
+        status=step.status,
+        request_count=sent,
+        reused=reused,
+        parts=len(parts),
+    )
+
+
+async def _send_part(ctx: ServiceContext, ref: LLMBatchRef, llm_provider: str, part: int) -> bool:
+    """Send one part unless an earlier attempt did; True when an earlier batch was reused."""
+    provider = ctx.provider(llm_provider)
+    async with ctx.session_factory.begin() as session:
+        row = await _load_part(session, ref, part)
         if row.provider_batch_id or row.status == ProviderBatchStatus.failed.value:
-            return SendBatchOutput(
-                provider_batch_id=row.provider_batch_id,
-                status=row.status,
-                request_count=row.request_count,
-                reused=True,
-            )
-        provider = ctx.provider(row.llm_provider)
+            return True
         if row.intent_at is not None:
             found = await _reconcile(session, provider, row)
             if found is not None:
                 _record_sent(row, found, ctx)
-                log.warning("send_batch.reused", llm_batch_id=row.id, provider_batch_id=found.id)
-                return SendBatchOutput(
+                log.warning(
+                    "send_batch.reused",
+                    llm_batch_id=ref.llm_batch_id,
+                    part=part,
                     provider_batch_id=found.id,
-                    status=row.status,
-                    request_count=row.request_count,
-                    reused=True,
                 )
+                return True
         row.status = ProviderBatchStatus.intent.value
         row.intent_at = ctx.clock()
-        request_count = row.request_count
-        llm_provider = row.llm_provider
     # The intent is committed before the provider is called: a crash from here on is
     # reconciled by the next attempt above.
-    provider = ctx.provider(llm_provider)
     await checkpoint("send.before_create")
     try:
-        info = await provider.create_batch(_stream_requests(ctx, ref))
+        info = await provider.create_batch(_stream_requests(ctx, ref, part))
     except ProviderError as err:
         if err.retryable:
             raise
-        await _fail_batch(ctx, ref, f"provider refused the batch: {err}")
-        return SendBatchOutput(provider_batch_id=None, status="failed", request_count=request_count)
+        await _fail_part(ctx, ref, part, f"provider refused the batch: {err}")
+        return False
     await checkpoint("send.after_create")  # accepted by the provider, not yet recorded
     async with ctx.session_factory.begin() as session:
-        row = await _load(session, ref)
-        _record_sent(row, info, ctx)
-    return SendBatchOutput(
-        provider_batch_id=info.id, status="in_progress", request_count=request_count
-    )
+        _record_sent(await _load_part(session, ref, part), info, ctx)
+    return False
 
 
-def _record_sent(row: LLMBatchJobRow, info: BatchInfo, ctx: ServiceContext) -> None:
+async def _load_part(session: Any, ref: LLMBatchRef, part: int) -> LLMBatchPartRow:
+    row = await session.get(LLMBatchPartRow, (ref.llm_batch_id, part))
+    assert row is not None, f"{ref.llm_batch_id} has no part {part}"
+    return row
+
+
+def _record_sent(row: LLMBatchPartRow, info: BatchInfo, ctx: ServiceContext) -> None:
     row.provider_batch_id = info.id
     row.status = ProviderBatchStatus.in_progress.value
     row.create_batch_response = info.raw
@@ -104,7 +120,7 @@ def _record_sent(row: LLMBatchJobRow, info: BatchInfo, ctx: ServiceContext) -> N
     row.updated_at = row.sent_at
 
 
-async def _reconcile(session: Any, provider: Any, row: LLMBatchJobRow) -> BatchInfo | None:
+async def _reconcile(session: Any, provider: Any, row: LLMBatchPartRow) -> BatchInfo | None:
     """Find the batch an earlier attempt created whose create response was lost."""
     assert row.intent_at is not None
     candidates = [
@@ -117,8 +133,8 @@ async def _reconcile(session: Any, provider: Any, row: LLMBatchJobRow) -> BatchI
     claimed = set(
         (
             await session.scalars(
-                select(LLMBatchJobRow.provider_batch_id).where(
-                    LLMBatchJobRow.provider_batch_id.in_([b.id for b in candidates])
+                select(LLMBatchPartRow.provider_batch_id).where(
+                    LLMBatchPartRow.provider_batch_id.in_([b.id for b in candidates])
                 )
             )
         ).all()
@@ -128,9 +144,9 @@ async def _reconcile(session: Any, provider: Any, row: LLMBatchJobRow) -> BatchI
 
 
 async def _stream_requests(
-    ctx: ServiceContext, ref: LLMBatchRef
+    ctx: ServiceContext, ref: LLMBatchRef, part: int
 ) -> AsyncIterator[tuple[str, bytes]]:
-    """Yield ``(custom_id, params JSON)`` in id order, a chunk of rows per round trip."""
+    """Yield the part's ``(custom_id, params JSON)`` in id order, a chunk per round trip."""
     after = ""
     while True:
         async with ctx.session_factory() as session:
@@ -138,6 +154,7 @@ async def _stream_requests(
                 session,
                 select(LLMBatchItemRow.id, LLMBatchItemRow.request_body).where(
                     LLMBatchItemRow.llm_batch_id == ref.llm_batch_id,
+                    LLMBatchItemRow.part == part,
                     LLMBatchItemRow.step_status == ItemStepStatus.pending.value,
                 ),
                 LLMBatchItemRow.id,
@@ -151,99 +168,20 @@ async def _stream_requests(
         after = rows[-1][0]
 
 
-async def _fail_batch(ctx: ServiceContext, ref: LLMBatchRef, reason: str) -> None:
+async def _fail_part(ctx: ServiceContext, ref: LLMBatchRef, part: int, reason: str) -> None:
+    """The provider refused this part: its agents fail with the reason, the other parts go on."""
     async with ctx.session_factory.begin() as session:
-        await session.execute(
-            update(LLMBatchJobRow)
-            .where(LLMBatchJobRow.id == ref.llm_batch_id)
-            .values(status=ProviderBatchStatus.failed.value, updated_at=ctx.clock())
-        )
+        row = await _load_part(session, ref, part)
+        row.status = ProviderBatchStatus.failed.value
+        row.error = reason[:2000]
+        row.updated_at = ctx.clock()
         await session.execute(
             update(LLMBatchItemRow)
             .where(
                 LLMBatchItemRow.llm_batch_id == ref.llm_batch_id,
-                LLMBatchItemRow.request_status == "pending",
+                LLMBatchItemRow.part == part,
+                LLMBatchItemRow.step_status == ItemStepStatus.pending.value,
+                LLMBatchItemRow.request_status == ItemRequestStatus.pending.value,
             )
-            .values(request_status="errored", error=reason[:2000])
+            .values(request_status=ItemRequestStatus.errored.value, error=reason[:2000])
         )
-
-
-async def poll_batch(ctx: ServiceContext, ref: LLMBatchRef) -> PollBatchOutput:
-    async with ctx.session_factory() as session:
-        row = await _load(session, ref)
-        if row.status in (
-            ProviderBatchStatus.ended.value,
-            ProviderBatchStatus.collected.value,
-            ProviderBatchStatus.failed.value,
-        ):
-            counts = row.request_counts or {}
-            return PollBatchOutput(
-                provider_batch_id=row.provider_batch_id,
-                processing_status="ended",
-                ended=True,
-                **counts,
-            )
-        provider_batch_id, llm_provider = row.provider_batch_id, row.llm_provider
-    if provider_batch_id is None:
-        raise NonRetryable(f"llm_batch_id: {ref.llm_batch_id} was never sent")
-    info = await ctx.provider(llm_provider).retrieve_batch(provider_batch_id)
-    ended = info.processing_status == "ended"
-    await checkpoint("poll.after_retrieve")
-    now = ctx.clock()
-    async with ctx.session_factory.begin() as session:
-        values: dict[str, Any] = {
-            "latest_polling_response": info.raw,
-            "last_polled_at": now,
-            "request_counts": info.request_counts.model_dump(),
-            "updated_at": now,
-        }
-        if ended:
-            values.update(status=ProviderBatchStatus.ended.value, ended_at=info.ended_at or now)
-        elif info.processing_status == "canceling":
-            values.update(status=ProviderBatchStatus.canceling.value)
-        await session.execute(
-            update(LLMBatchJobRow)
-            .where(
-                LLMBatchJobRow.id == ref.llm_batch_id,
-                LLMBatchJobRow.status != ProviderBatchStatus.collected.value,
-            )
-            .values(**values)
-        )
-    return PollBatchOutput(
-        provider_batch_id=provider_batch_id,
-        processing_status=info.processing_status,
-        ended=ended,
-        **info.request_counts.model_dump(),
-    )
-
-
-async def cancel_provider_batch(ctx: ServiceContext, ref: LLMBatchRef) -> CancelProviderBatchOutput:
-    async with ctx.session_factory() as session:
-        row = await _load(session, ref)
-        provider_batch_id, llm_provider, status = (
-            row.provider_batch_id,
-            row.llm_provider,
-            row.status,
-        )
-    if provider_batch_id is None or status in (
-        ProviderBatchStatus.ended.value,
-        ProviderBatchStatus.collected.value,
-    ):
-        return CancelProviderBatchOutput(
-            provider_batch_id=provider_batch_id, processing_status=None
-        )
-    try:
-        info = await ctx.provider(llm_provider).cancel_batch(provider_batch_id)
-    except ProviderError as err:
-        if err.retryable:
-            raise
-        # Typically "already finished processing": nothing left to cancel.
-        log.info(
-            "cancel_provider_batch.refused", provider_batch_id=provider_batch_id, error=str(err)
-        )
-        return CancelProviderBatchOutput(
-            provider_batch_id=provider_batch_id, processing_status="ended"
-        )
-    return CancelProviderBatchOutput(
-        provider_batch_id=provider_batch_id, processing_status=info.processing_status
-    )

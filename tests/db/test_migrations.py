@@ -27,6 +27,7 @@ EXPECTED_TABLES = {
     "batch_job_agents",
     "batch_job_inputs",
     "llm_batch_jobs",
+    "llm_batch_parts",
     "llm_batch_items",
     "tool_executions",
 }
@@ -136,6 +137,27 @@ def _filler(column) -> object:
     )
 
 
+async def _seed_item(engine, overrides: dict[str, dict[str, object]]) -> None:
+    """One row per table an item references, then the item; every required column filled,
+    each row's id its table's name, ``overrides`` per table on top."""
+    async with engine.begin() as conn:
+        meta = MetaData()
+        await conn.run_sync(lambda c: meta.reflect(c))
+        for name in ["organizations", "agents", "batch_jobs", "llm_batch_jobs", "llm_batch_items"]:
+            table = meta.tables[name]
+            row = {
+                c.name: _filler(c)
+                for c in table.columns
+                if not c.nullable and c.server_default is None and not c.identity
+            }
+            row["id"] = name
+            for c in table.columns:
+                for fk in c.foreign_keys:
+                    row[c.name] = fk.column.table.name
+            row.update(overrides.get(name, {}))
+            await conn.execute(table.insert().values(row))
+
+
 @pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
 async def test_0002_converts_request_params_to_bytes_and_back(
     dialect, pg_db_factory, sqlite_url
@@ -145,30 +167,7 @@ async def test_0002_converts_request_params_to_bytes_and_back(
     params = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "héllo"}]}
     engine = create_engine(url)
     try:
-        async with engine.begin() as conn:
-            meta = MetaData()
-            await conn.run_sync(lambda c: meta.reflect(c))
-            # parents first: one row per table the item references, every column filled
-            for name in [
-                "organizations",
-                "agents",
-                "batch_jobs",
-                "llm_batch_jobs",
-                "llm_batch_items",
-            ]:
-                table = meta.tables[name]
-                row = {
-                    c.name: _filler(c)
-                    for c in table.columns
-                    if not c.nullable and c.server_default is None and not c.identity
-                }
-                row["id"] = name
-                for c in table.columns:  # each parent row's id is its table's name
-                    for fk in c.foreign_keys:
-                        row[c.name] = fk.column.table.name
-                if name == "llm_batch_items":
-                    row["request_params"] = params
-                await conn.execute(table.insert().values(row))
+        await _seed_item(engine, {"llm_batch_items": {"request_params": params}})
         await migrate.upgrade_async(url)
         async with engine.connect() as conn:
             body = (await conn.execute(text("SELECT request_body FROM llm_batch_items"))).scalar()
@@ -177,6 +176,73 @@ async def test_0002_converts_request_params_to_bytes_and_back(
         async with engine.connect() as conn:
             back = (await conn.execute(text("SELECT request_params FROM llm_batch_items"))).scalar()
         assert (json.loads(back) if isinstance(back, str) else back) == params
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+async def test_0004_moves_provider_state_into_part_zero_and_back(
+    dialect, pg_db_factory, sqlite_url
+) -> None:
+    url = await pg_db_factory(migrate_to=None) if dialect == "postgresql" else sqlite_url
+    await migrate.upgrade_async(url, "0003")
+    intent = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+    created = {"id": "msgbatch_1", "processing_status": "in_progress"}
+    engine = create_engine(url)
+    try:
+        await _seed_item(
+            engine,
+            {
+                "llm_batch_jobs": {
+                    "status": "in_progress",
+                    "provider_batch_id": "msgbatch_1",
+                    "request_count": 1,
+                    "intent_at": intent,
+                    "create_batch_response": created,
+                }
+            },
+        )
+        await migrate.upgrade_async(url)
+        async with engine.connect() as conn:
+            part = (await conn.execute(text("SELECT * FROM llm_batch_parts"))).mappings().one()
+            item_part = (await conn.execute(text("SELECT part FROM llm_batch_items"))).scalar()
+        assert (part["llm_batch_id"], part["part"], part["status"]) == (
+            "llm_batch_jobs",
+            0,
+            "in_progress",
+        )
+        assert (part["provider_batch_id"], part["request_count"]) == ("msgbatch_1", 1)
+        stored = part["create_batch_response"]
+        assert (json.loads(stored) if isinstance(stored, str) else stored) == created
+        assert item_part == 0
+
+        async with engine.begin() as conn:  # a split step cannot go back to one batch
+            await conn.execute(
+                text(
+                    "INSERT INTO llm_batch_parts (llm_batch_id, part, organization_id, status, "
+                    "request_count, request_bytes) VALUES ('llm_batch_jobs', 1, 'o', 'ended', 1, 9)"
+                )
+            )
+        with pytest.raises(RuntimeError, match="several provider batches"):
+            await migrate.downgrade_async(url, "0003")
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM llm_batch_parts WHERE part = 1"))
+
+        await migrate.downgrade_async(url, "0003")
+        async with engine.connect() as conn:
+            back = (
+                (
+                    await conn.execute(
+                        text("SELECT intent_at, provider_batch_id FROM llm_batch_jobs")
+                    )
+                )
+                .mappings()
+                .one()
+            )
+        assert back["provider_batch_id"] == "msgbatch_1"
+        assert back["intent_at"] is not None
+        async with engine.connect() as conn:  # the items survived both directions
+            assert (await conn.execute(text("SELECT count(*) FROM llm_batch_items"))).scalar() == 1
     finally:
         await engine.dispose()
 

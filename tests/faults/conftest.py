@@ -25,6 +25,7 @@ from letta_batch.db.models_batch import (
     BatchJobRow,
     LLMBatchItemRow,
     LLMBatchJobRow,
+    LLMBatchPartRow,
 )
 from letta_batch.services.runtime import ServiceContext
 from tests.workflows.conftest import emulator, new_worker, service_ctx, temporal_env
@@ -174,6 +175,16 @@ async def audit_job(
                 .order_by(LLMBatchJobRow.step)
             )
         ).all()
+        part_ids: dict[str, set[str]] = {}
+        for llm_batch_id, provider_batch_id in (
+            await session.execute(
+                select(LLMBatchPartRow.llm_batch_id, LLMBatchPartRow.provider_batch_id).where(
+                    LLMBatchPartRow.llm_batch_id.in_([b.id for b in batches]),
+                    LLMBatchPartRow.provider_batch_id.is_not(None),
+                )
+            )
+        ).all():
+            part_ids.setdefault(llm_batch_id, set()).add(provider_batch_id)
         items: dict[str, set[str]] = {}
         for llm_batch_id, item_id in (
             await session.execute(
@@ -212,12 +223,14 @@ async def audit_job(
     for batch in batches:
         ours = [b for b in provider if set(b["custom_ids"]) & items.get(batch.id, set())]
         created += len(ours)
-        extra = [b for b in ours if b["id"] != batch.provider_batch_id]
+        recorded = part_ids.get(batch.id, set())
+        extra = [b for b in ours if b["id"] not in recorded]
         duplicates += len(extra)
         for dup in extra:  # a second paid batch is only acceptable once cancelled
             assert dup["status"] == "canceling" or dup["request_counts"].get("canceled"), dup
+        assert recorded <= {b["id"] for b in ours}, recorded
         if batch.provider_batch_id is not None:
-            assert batch.provider_batch_id in {b["id"] for b in ours}, batch.provider_batch_id
+            assert batch.provider_batch_id in recorded, batch.provider_batch_id
 
     for agent, ids in histories.items():
         duplicates += len(ids) - len(set(ids))

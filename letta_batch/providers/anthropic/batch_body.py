@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from letta_batch import json_codec
-from letta_batch.providers.base import BatchRequest, BatchRequests
+from letta_batch.providers.base import BatchLimits, BatchRequest, BatchRequests
 from letta_batch.providers.errors import ProviderError
 
 #: Anthropic's per-batch limits (spec §3).
@@ -26,6 +26,17 @@ CUSTOM_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 _OPEN = b'{"requests":['
 _CLOSE = b"]}"
+_REQUEST_OPEN = b',{"custom_id":"'
+_REQUEST_PARAMS = b'","params":'
+_REQUEST_CLOSE = b"}"
+
+#: Anthropic's limits with the exact size of the body `build_body` writes.
+LIMITS = BatchLimits(
+    max_requests=MAX_BATCH_REQUESTS,
+    max_bytes=MAX_BATCH_BYTES,
+    body_overhead=len(_OPEN) + len(_CLOSE) - 1,  # the first request has no separator
+    request_overhead=len(_REQUEST_OPEN) + len(_REQUEST_PARAMS) + len(_REQUEST_CLOSE),
+)
 
 
 @dataclass
@@ -95,15 +106,13 @@ class _Builder:
             raise _invalid(
                 f"batch has more than {self.max_requests:,} requests (provider limit)",
             )
-        prefix = b"," if body.count else b""
         chunk = b"".join(
             (
-                prefix,
-                b'{"custom_id":"',
+                _REQUEST_OPEN if body.count else _REQUEST_OPEN[1:],
                 custom_id.encode(),
-                b'","params":',
+                _REQUEST_PARAMS,
                 _params_bytes(custom_id, params),
-                b"}",
+                _REQUEST_CLOSE,
             )
         )
         body.chunks.append(chunk)

@@ -1,0 +1,295 @@
+"""Steps larger than one provider batch are sent as several (parts), end to end.
+
+The emulator here takes at most 2 requests per batch, as Anthropic takes at most 100,000:
+a 5-agent step must be split into parts of 2, 2 and 1. Each part is sent, polled, collected
+and cancelled on its own; a refused part fails only its own agents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from sqlalchemy import select
+from temporalio.testing import WorkflowEnvironment
+
+from letta_batch.config import Settings
+from letta_batch.contracts import BuildRequestsInput, JobRef, LLMBatchRef
+from letta_batch.db.engine import create_engine
+from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchPartRow
+from letta_batch.providers.emulator import EmulatorServer
+from letta_batch.services import build, collect, jobs, poll, send, submit
+from letta_batch.services.runtime import ServiceContext
+from tests.faults.conftest import (
+    SuiteStats,
+    audit_job,
+    clear_faults,
+    run_job,
+    set_faults,
+)
+from tests.workflows.scenario import (
+    admin_batches,
+    clear_scenario,
+    definitions,
+    load_agents,
+    set_scenario,
+    suffix,
+    tool,
+)
+
+#: Requests one emulated provider batch accepts.
+PROVIDER_MAX = 2
+
+
+def _emulator(processing_seconds: float) -> Iterator[EmulatorServer]:
+    server = EmulatorServer(
+        host="127.0.0.1", port=0, processing_seconds=processing_seconds, max_requests=PROVIDER_MAX
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def small_emulator() -> Iterator[EmulatorServer]:
+    yield from _emulator(0.0)
+
+
+@pytest.fixture(scope="module")
+def stuck_small_emulator() -> Iterator[EmulatorServer]:
+    """Batches stay ``in_progress`` until cancelled."""
+    yield from _emulator(1e10)
+
+
+async def _ctx(pg_url: str, emu: EmulatorServer, max_requests: int | None) -> ServiceContext:
+    settings = Settings(
+        database_url=pg_url,
+        anthropic_base_url=emu.base_url,
+        task_queue=f"tq-split-{suffix()}",
+        batch_max_requests=max_requests,
+    )
+    return ServiceContext(engine=create_engine(pg_url), settings=settings)
+
+
+@pytest.fixture
+async def split_ctx(pg_url: str, small_emulator: EmulatorServer) -> AsyncIterator[ServiceContext]:
+    ctx = await _ctx(pg_url, small_emulator, PROVIDER_MAX)
+    try:
+        yield ctx
+    finally:
+        await ctx.aclose()
+
+
+async def _five_agents(ctx: ServiceContext) -> list[str]:
+    """heart, child, cond (see `definitions`) and two agents that reply once."""
+    org = ctx.settings.organization_id
+    return list((await load_agents(ctx, org, definitions(suffix(), extra_agents=2))).values())
+
+
+def _rules(heart: str, child: str, cond: str, *bulk: str) -> list[dict]:
+    return [tool(b, 0, "send_message", message="Hi.", request_heartbeat=False) for b in bulk] + [
+        tool(heart, 0, "memory_insert", label="human", new_string="Likes tea.",
+             request_heartbeat=True),
+        tool(heart, 1, "send_message", message="Noted.", request_heartbeat=False),
+        tool(child, 0, "get_weather", city="Paris", request_heartbeat=False),
+        tool(child, 1, "send_message", message="Sunny.", request_heartbeat=False),
+        tool(cond, 0, "send_message", message="Calm.", request_heartbeat=False),
+    ]  # fmt: skip
+
+
+async def _part_sizes(ctx: ServiceContext, job_id: str) -> list[list[int]]:
+    """Request count of every part, per step."""
+    async with ctx.session_factory() as session:
+        rows = (
+            await session.execute(
+                select(LLMBatchItemRow.step, LLMBatchItemRow.part, LLMBatchPartRow.request_count)
+                .join(
+                    LLMBatchPartRow,
+                    (LLMBatchPartRow.llm_batch_id == LLMBatchItemRow.llm_batch_id)
+                    & (LLMBatchPartRow.part == LLMBatchItemRow.part),
+                )
+                .where(LLMBatchItemRow.letta_batch_job_id == job_id)
+                .distinct()
+                .order_by(LLMBatchItemRow.step, LLMBatchItemRow.part)
+            )
+        ).all()
+    steps: dict[int, list[int]] = {}
+    for step, _part, count in rows:
+        steps.setdefault(step, []).append(count)
+    return [steps[s] for s in sorted(steps)]
+
+
+@pytest.mark.parametrize(
+    "faults", [pytest.param("", id="no-fault"), pytest.param("create:lost:times=1", id="lost")]
+)
+async def test_a_step_over_the_provider_limit_is_sent_as_parts(
+    temporal_env: WorkflowEnvironment,
+    split_ctx: ServiceContext,
+    small_emulator: EmulatorServer,
+    suite_stats: SuiteStats,
+    faults: str,
+) -> None:
+    agents = await _five_agents(split_ctx)
+    heart, child, cond, *bulk = agents
+    set_scenario(small_emulator.base_url, _rules(heart, child, cond, *bulk))
+    if faults:
+        set_faults(small_emulator.base_url, faults)
+    try:
+        job_id, result = await run_job(temporal_env, split_ctx, agents)
+    finally:
+        fired = clear_faults(small_emulator.base_url)
+        clear_scenario(small_emulator.base_url)
+    assert all(r["times_remaining"] == 0 for r in fired), fired
+    audit = await audit_job(split_ctx, small_emulator.base_url, job_id, suite_stats)
+    assert result.status == audit.status == "completed", audit
+    assert audit.agents == {
+        heart: ("completed", "terminal_tool", 2),
+        child: ("completed", "terminal_tool", 2),
+        cond: ("completed", "terminal_tool", 1),
+        **{b: ("completed", "terminal_tool", 1) for b in bulk},
+    }
+    # Step 0: 5 requests in parts of 2, 2, 1; step 1: heart and child, one part.
+    assert await _part_sizes(split_ctx, job_id) == [[2, 2, 1], [2]]
+    assert audit.provider_batches == 4 and audit.duplicates == 0
+    assert {heart: 7, child: 7, cond: 4}.items() <= audit.messages.items()
+    assert audit.request_counts[0] == {
+        "processing": 0, "succeeded": 5, "errored": 0, "canceled": 0, "expired": 0,
+    }  # fmt: skip
+
+
+async def test_without_splitting_the_provider_refuses_the_step(
+    temporal_env: WorkflowEnvironment,
+    pg_url: str,
+    small_emulator: EmulatorServer,
+    suite_stats: SuiteStats,
+) -> None:
+    """What splitting prevents: one 5-request batch is refused and every agent fails."""
+    ctx = await _ctx(pg_url, small_emulator, None)
+    try:
+        agents = await _five_agents(ctx)
+        job_id, _ = await run_job(temporal_env, ctx, agents)
+        audit = await audit_job(ctx, small_emulator.base_url, job_id, suite_stats)
+    finally:
+        await ctx.aclose()
+    assert audit.status == "failed"
+    assert set(audit.agents.values()) == {("failed", "provider_error", 1)}
+    assert audit.provider_batches == 0
+
+
+async def test_a_refused_part_fails_only_its_own_agents(
+    temporal_env: WorkflowEnvironment,
+    pg_url: str,
+    small_emulator: EmulatorServer,
+    suite_stats: SuiteStats,
+) -> None:
+    # Parts of 3 and 2: the provider refuses the first (3 > 2) and accepts the second.
+    ctx = await _ctx(pg_url, small_emulator, PROVIDER_MAX + 1)
+    try:
+        agents = await _five_agents(ctx)
+        heart, child, cond, *bulk = agents
+        set_scenario(small_emulator.base_url, _rules(heart, child, cond, *bulk))
+        try:
+            job_id, result = await run_job(temporal_env, ctx, agents)
+        finally:
+            clear_scenario(small_emulator.base_url)
+        audit = await audit_job(ctx, small_emulator.base_url, job_id, suite_stats)
+        sizes = await _part_sizes(ctx, job_id)
+    finally:
+        await ctx.aclose()
+    assert sizes == [[3, 2]]
+    assert result.status == "completed_with_failures"
+    assert audit.agents == {
+        **{a: ("failed", "provider_error", 1) for a in (heart, child, cond)},
+        **{b: ("completed", "terminal_tool", 1) for b in bulk},
+    }
+    assert all("refused" in (audit.reasons[a] or "") for a in (heart, child, cond))
+    assert audit.provider_batches == 1 and audit.duplicates == 0
+
+
+async def test_cancel_cancels_every_part_and_collect_reads_them_all(
+    pg_url: str, stuck_small_emulator: EmulatorServer
+) -> None:
+    ctx = await _ctx(pg_url, stuck_small_emulator, PROVIDER_MAX)
+    try:
+        org = ctx.settings.organization_id
+        agents = await _five_agents(ctx)
+        job = await submit.submit_batch(
+            ctx, org, {"requests": [{"agent_id": a, "input": "hi"} for a in agents]}, max_steps=2
+        )
+        await jobs.start_job(ctx, JobRef(job_id=job.job_id, organization_id=org))
+        built = await build.build_requests(
+            ctx, BuildRequestsInput(job_id=job.job_id, organization_id=org, step=0, max_steps=2)
+        )
+        ref = LLMBatchRef(llm_batch_id=built.llm_batch_id, organization_id=org)
+        sent = await send.send_batch(ctx, ref)
+        assert (sent.parts, sent.request_count, sent.status) == (3, 5, "in_progress")
+        again = await send.send_batch(ctx, ref)  # a retried send pays for nothing new
+        assert again.reused and again.provider_batch_id == sent.provider_batch_id
+        async with ctx.session_factory() as session:
+            ours = set(
+                (
+                    await session.scalars(
+                        select(LLMBatchPartRow.provider_batch_id).where(
+                            LLMBatchPartRow.llm_batch_id == ref.llm_batch_id
+                        )
+                    )
+                ).all()
+            )
+        assert len(ours) == 3
+        assert not (await poll.poll_batch(ctx, ref)).ended
+
+        cancelled = await poll.cancel_provider_batch(ctx, ref)
+        assert cancelled.processing_status == "canceling"
+        for _ in range(200):
+            polled = await poll.poll_batch(ctx, ref)
+            if polled.ended:
+                break
+            await asyncio.sleep(0.05)
+        assert polled.ended and polled.canceled == 5, polled
+        at_provider = [b for b in admin_batches(stuck_small_emulator.base_url) if b["id"] in ours]
+        assert len(at_provider) == 3
+        assert sum(b["request_counts"]["canceled"] for b in at_provider) == 5, at_provider
+        collected = await collect.collect_results(ctx, ref)
+        assert (collected.canceled, collected.missing) == (5, 0)
+    finally:
+        await ctx.aclose()
+
+
+async def test_an_agent_too_large_for_any_batch_fails_alone(
+    pg_url: str, small_emulator: EmulatorServer
+) -> None:
+    ctx = await _ctx(pg_url, small_emulator, None)
+    ctx.settings.batch_max_bytes = 30_000
+    try:
+        org = ctx.settings.organization_id
+        data = definitions(suffix(), extra_agents=1)
+        data["agents"] = data["agents"][3:]  # one plain agent ...
+        big = {**data["agents"][0], "name": f"big-{suffix()}"}
+        big["memory_blocks"] = [{"label": "human", "value": "x" * 40_000, "limit": 50_000}]
+        data["agents"].append(big)  # ... and one whose request alone exceeds 30,000 bytes
+        small_id, big_id = (await load_agents(ctx, org, data)).values()
+        job = await submit.submit_batch(
+            ctx, org, {"requests": [{"agent_id": a, "input": "hi"} for a in (small_id, big_id)]}
+        )
+        await jobs.start_job(ctx, JobRef(job_id=job.job_id, organization_id=org))
+        built = await build.build_requests(
+            ctx, BuildRequestsInput(job_id=job.job_id, organization_id=org, step=0, max_steps=1)
+        )
+        async with ctx.session_factory() as session:
+            items = {
+                r.agent_id: r
+                for r in await session.scalars(
+                    select(LLMBatchItemRow).where(
+                        LLMBatchItemRow.llm_batch_id == built.llm_batch_id
+                    )
+                )
+            }
+    finally:
+        await ctx.aclose()
+    assert (built.request_count, built.failed_count) == (1, 1)
+    assert items[small_id].step_status == "pending" and items[small_id].request_body
+    assert items[big_id].step_status == "failed" and items[big_id].request_body is None
+    assert "request_body:" in items[big_id].error and "30,000 bytes" in items[big_id].error
