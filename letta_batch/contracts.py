@@ -82,6 +82,8 @@ class JobProgress(BaseModel):
     phase: Phase
     llm_batch_id: str | None = None
     provider_batch_id: str | None = None
+    provider_batches: int = 0
+    """Provider batches the step was sent as (parts); ``provider_batch_id`` is the first."""
     agents_in_step: int = 0
     polls: int = 0
     next_poll_seconds: float | None = None

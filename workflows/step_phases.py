@@ -146,6 +146,7 @@ class StepRunner:
                     Phase.build,
                     llm_batch_id=None,
                     provider_batch_id=None,
+                    provider_batches=0,
                     polls=0,
                     next_poll_seconds=None,
                 )
@@ -234,7 +235,10 @@ class StepRunner:
             retry=settings.PROVIDER_RETRY,
             summary=f"send batch of step {self.step + 1}",
         )
-        self.wf.update_progress(provider_batch_id=sent.provider_batch_id)
+        self.wf.update_progress(
+            provider_batch_id=sent.provider_batch_id,
+            provider_batches=sent.parts if sent.provider_batch_id else 0,
+        )
         self.poll_interval = self.input.poll.initial_seconds
         # A batch the provider refused has no results: its agents are failed by collect.
         self.phase = Phase.poll if sent.provider_batch_id else Phase.collect

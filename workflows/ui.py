@@ -20,7 +20,9 @@ def job_details(progress: JobProgress, *, agent_count: int, max_steps: int) -> s
         f"- **agents in this step:** {progress.agents_in_step} (job: {agent_count})",
     ]
     if progress.provider_batch_id:
-        lines.append(f"- **provider batch:** `{progress.provider_batch_id}`")
+        more = progress.provider_batches - 1
+        extra = f" and {more} more (the step is split into {more + 1} parts)" if more > 0 else ""
+        lines.append(f"- **provider batch:** `{progress.provider_batch_id}`{extra}")
     if progress.next_poll_seconds is not None:
         lines.append(
             f"- **polls:** {progress.polls}, next in {_duration(progress.next_poll_seconds)}"

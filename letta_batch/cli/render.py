@@ -128,6 +128,8 @@ def watch_view(snap: WatchSnapshot) -> RenderableType:
         header.append(f"  phase {snap.progress.phase.value}", style="bold cyan")
         if snap.progress.provider_batch_id:
             header.append(f"  batch {snap.progress.provider_batch_id}")
+            if snap.progress.provider_batches > 1:
+                header.append(f" +{snap.progress.provider_batches - 1} parts")
         if snap.next_poll_in is not None and snap.progress.phase.value == "poll":
             header.append(f"  next poll in {max(0.0, snap.next_poll_in):.0f}s")
         if snap.progress.cancel_requested:
