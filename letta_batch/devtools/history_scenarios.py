@@ -78,6 +78,8 @@ class HistoryScenario:
     expect_agents: dict[str, int] = field(default_factory=dict)
     """Agent counts per final status the job must end with (empty: not checked)."""
     min_runs: int = 1
+    batch_max_requests: int | None = None
+    """Requests per provider batch (``Settings.batch_max_requests``): small splits steps."""
     expect_tool_attempts: int | None = None
     """Sandbox attempts the custom tool call must have taken (None: not checked)."""
 
@@ -152,6 +154,20 @@ SCENARIOS: list[HistoryScenario] = [
         ],
         expect_status="completed_with_failures",
         expect_agents={"completed": 1, "failed": 2},
+    ),
+    HistoryScenario(
+        name="split_step",
+        description="three agents, at most two requests per provider batch: step 0 is sent "
+        "as two provider batches, step 1 as one",
+        agents=[_agent("s1"), _agent("s2"), _agent("s3")],
+        replies=lambda ids: [
+            say(ids["s1"], 0, "memory_insert", True, label="human", new_string="Likes tea."),
+            say(ids["s1"], 1, "send_message", message="Noted."),
+            say(ids["s2"], 0, "send_message", message="Hi."),
+            say(ids["s3"], 0, "send_message", message="Hello."),
+        ],
+        batch_max_requests=2,
+        expect_agents={"completed": 3},
     ),
     HistoryScenario(
         name="cancel_during_polling",

@@ -125,6 +125,7 @@ async def _record(
         database_url=url,
         anthropic_base_url=emulator.base_url,
         task_queue=f"record-{scenario.name}-{uuid.uuid4().hex[:8]}",
+        batch_max_requests=scenario.batch_max_requests,
     )
     ctx = ServiceContext(engine=create_engine(url), settings=settings)
     try:
