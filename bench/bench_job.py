@@ -3,7 +3,8 @@
     uv run python bench/bench_job.py --agents 100 1000 10000 [--steps 2]
 
 Prints one table row per run. The worker runs in this process (its SQL statements are
-counted on its engine; peak RSS is this process's, which includes the small driver); the
+counted on its engine; peak RSS is this process's from job start to end, so it includes the
+small driver but not the loading of the agent definitions: see peak_rss.py); the
 emulator runs as a separate process so its work does not count as orchestration.
 Phase times are summed from the activities' start/complete events in the histories;
 "overhead/step" is everything but durable-timer waits and the provider's processing;
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
 import socket
 import subprocess
 import sys
@@ -34,6 +34,7 @@ from temporalio.testing import WorkflowEnvironment
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import peak_rss  # noqa: E402
 from bench.fleet import FLEETS, agents, scenario  # noqa: E402
 from letta_batch.client import LettaBatchClient, workflow_id_for  # noqa: E402
 from letta_batch.config import Settings  # noqa: E402
@@ -84,6 +85,7 @@ async def run_one(
             max_steps=steps,
             poll=PollSettings(initial_seconds=1, factor=1.0, max_seconds=1),
         )
+        peak_rss.start_window()  # from here on: the worker's memory, not the set-up's
         started = time.monotonic()
         with StatementCounter(ctx.engine) as counter:
             async with new_worker(env.client, ctx, max_concurrent_activities=4):
@@ -111,6 +113,7 @@ async def run_one(
                     phases[PHASES.get(kind, "other")] += e.event_time.ToDatetime().timestamp() - t0
         handoff = await _handoff_seconds(ctx, job.job_id)
         request_kb = await _mean_request_kb(ctx, job.job_id)
+        batches = await _provider_batches(ctx, job.job_id)
     finally:
         await ctx.aclose()
         await drop_database(name, SCRATCH_PREFIX)
@@ -119,6 +122,7 @@ async def run_one(
         "agents": n,
         "fleet": fleet,
         "req_kb": request_kb,
+        "batches": batches,
         "steps": result.steps,
         "status": result.status,
         "wall": wall,
@@ -130,8 +134,23 @@ async def run_one(
         "kb_step": size / steps / 1024,
         "runs": runs,
         "handoff_s": handoff,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mb": peak_rss.peak_mib(),
     }
+
+
+async def _provider_batches(ctx: ServiceContext, job_id: str) -> str:
+    """Provider batches per step, e.g. ``4+4`` for two steps split into four parts each."""
+    async with ctx.session_factory() as session:
+        rows = (
+            await session.execute(
+                select(LLMBatchJobRow.step, func.count(LLMBatchPartRow.provider_batch_id))
+                .join(LLMBatchPartRow, LLMBatchPartRow.llm_batch_id == LLMBatchJobRow.id)
+                .where(LLMBatchJobRow.letta_batch_job_id == job_id)
+                .group_by(LLMBatchJobRow.step)
+                .order_by(LLMBatchJobRow.step)
+            )
+        ).all()
+    return "+".join(str(n) for _, n in rows)
 
 
 async def _mean_request_kb(ctx: ServiceContext, job_id: str) -> float:
@@ -221,6 +240,7 @@ async def main(sizes: list[int], steps: int, emulator_url: str, fleet: str) -> N
         "fleet",
         "req_kb",
         "steps",
+        "batches",
         "status",
         "wall",
         *PHASES.values(),
@@ -237,7 +257,7 @@ async def main(sizes: list[int], steps: int, emulator_url: str, fleet: str) -> N
         table.add_column(c.replace("_s", "/s").replace("_step", "/step"), justify="right")
     for r in rows:
         table.add_row(*(f"{r[c]:.2f}" if isinstance(r[c], float) else str(r[c]) for c in cols))
-    Console(width=200).print(table)
+    Console(width=260).print(table)
 
 
 if __name__ == "__main__":
