@@ -218,7 +218,9 @@ async def _build_chunk(
             agent,
             context,
             tools,
-            terminal_tool_names={t.name for t in tools if solver.is_terminal_tool(t.name)},
+            # One pass over the rules, not one per offered tool (is_terminal_tool).
+            terminal_tool_names={r.tool_name for r in solver.terminal_tool_rules}
+            & {t.name for t in tools},
             step=arg.step,
         )
         part = planner.place(item_id, len(body))
