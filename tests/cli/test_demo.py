@@ -29,6 +29,10 @@ def _demo_argv(state: Path, processing_seconds: float = 0) -> list[str]:
     ]  # fmt: skip
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "DATABASE_URL")}
     env["COLUMNS"] = "120"
@@ -93,6 +97,9 @@ def test_ctrl_c_stops_every_process(tmp_path: Path) -> None:
             env=_env(),
             stdout=sink,
             stderr=subprocess.STDOUT,
+            # As in a terminal: a suite started in the background by a non-interactive shell
+            # inherits SIGINT ignored, and the demo would rightly keep ignoring it.
+            preexec_fn=_default_sigint,
         )
         try:
             deadline = time.monotonic() + 90
