@@ -21,7 +21,12 @@ from letta_batch.contracts import (
     PollSettings,
 )
 from letta_batch.db.engine import create_engine
-from letta_batch.db.models_batch import BatchJobAgentRow, BatchJobRow, LLMBatchJobRow
+from letta_batch.db.models_batch import (
+    BatchJobAgentRow,
+    BatchJobRow,
+    LLMBatchJobRow,
+    LLMBatchPartRow,
+)
 from letta_batch.services.runtime import ServiceContext
 from letta_batch.services.submit import SubmittedJob, submit_batch
 
@@ -163,6 +168,22 @@ class LettaBatchClient:
                 .select_from(LLMBatchJobRow)
                 .where(LLMBatchJobRow.letta_batch_job_id == job_id)
             )
+            provider_batch_ids = (
+                list(
+                    (
+                        await session.scalars(
+                            select(LLMBatchPartRow.provider_batch_id)
+                            .where(
+                                LLMBatchPartRow.llm_batch_id == last.id,
+                                LLMBatchPartRow.provider_batch_id.is_not(None),
+                            )
+                            .order_by(LLMBatchPartRow.part)
+                        )
+                    ).all()
+                )
+                if last
+                else []
+            )
         return {
             "job_id": job.id,
             "status": job.status,
@@ -171,6 +192,7 @@ class LettaBatchClient:
             "agent_count": job.agent_count,
             "agents": counts,
             "provider_batch_id": last.provider_batch_id if last else None,
+            "provider_batch_ids": provider_batch_ids,
             "request_counts": last.request_counts if last else None,
             "created_at": job.created_at.isoformat() if job.created_at else None,
             "completed_at": job.completed_at.isoformat() if job.completed_at else None,

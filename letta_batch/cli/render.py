@@ -50,7 +50,11 @@ def status_table(status: dict[str, Any], progress: JobProgress | None) -> Table:
     table.add_row("status", styled(status["status"]))
     table.add_row("steps", f"{status['steps']} (max {status['max_steps']})")
     table.add_row("agents", f"{status['agent_count']}: {_counts(status['agents'])}")
-    table.add_row("provider batch", status.get("provider_batch_id") or "-")
+    batches = status.get("provider_batch_ids") or []
+    if len(batches) > 1:  # the last step was split over several provider batches
+        table.add_row("provider batches", ", ".join(batches))
+    else:
+        table.add_row("provider batch", status.get("provider_batch_id") or "-")
     table.add_row("request counts", _counts(status.get("request_counts")))
     tokens = status.get("tokens") or {}
     table.add_row(

@@ -11,9 +11,12 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from rich.console import Console
 from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
+from letta_batch.cli.render import status_table
+from letta_batch.client import LettaBatchClient
 from letta_batch.config import Settings
 from letta_batch.contracts import BuildRequestsInput, JobRef, LLMBatchRef
 from letta_batch.db.engine import create_engine
@@ -210,7 +213,7 @@ async def test_a_refused_part_fails_only_its_own_agents(
 
 
 async def test_cancel_cancels_every_part_and_collect_reads_them_all(
-    pg_url: str, stuck_small_emulator: EmulatorServer
+    temporal_env: WorkflowEnvironment, pg_url: str, stuck_small_emulator: EmulatorServer
 ) -> None:
     ctx = await _ctx(pg_url, stuck_small_emulator, PROVIDER_MAX)
     try:
@@ -240,6 +243,12 @@ async def test_cancel_cancels_every_part_and_collect_reads_them_all(
             )
         assert len(ours) == 3
         assert not (await poll.poll_batch(ctx, ref)).ended
+        status = await LettaBatchClient(temporal_env.client, ctx).job_status(job.job_id)
+        assert status["provider_batch_ids"][0] == sent.provider_batch_id
+        assert set(status["provider_batch_ids"]) == ours
+        shown = Console(width=300, record=True)
+        shown.print(status_table(status, None))
+        assert "provider batches  " + ", ".join(status["provider_batch_ids"]) in shown.export_text()
 
         cancelled = await poll.cancel_provider_batch(ctx, ref)
         assert cancelled.processing_status == "canceling"
