@@ -168,22 +168,18 @@ class LettaBatchClient:
                 .select_from(LLMBatchJobRow)
                 .where(LLMBatchJobRow.letta_batch_job_id == job_id)
             )
-            provider_batch_ids = (
-                list(
-                    (
-                        await session.scalars(
-                            select(LLMBatchPartRow.provider_batch_id)
-                            .where(
-                                LLMBatchPartRow.llm_batch_id == last.id,
-                                LLMBatchPartRow.provider_batch_id.is_not(None),
-                            )
-                            .order_by(LLMBatchPartRow.part)
+            provider_batch_ids: list[str] = []
+            if last is not None:
+                provider_batch_ids = list(
+                    await session.scalars(
+                        select(LLMBatchPartRow.provider_batch_id)
+                        .where(
+                            LLMBatchPartRow.llm_batch_id == last.id,
+                            LLMBatchPartRow.provider_batch_id.is_not(None),
                         )
-                    ).all()
+                        .order_by(LLMBatchPartRow.part)
+                    )
                 )
-                if last
-                else []
-            )
         return {
             "job_id": job.id,
             "status": job.status,

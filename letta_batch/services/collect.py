@@ -16,7 +16,7 @@ from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow, LLMBatc
 from letta_batch.repositories.bulk import dialect_name, in_values, update_rows
 from letta_batch.schemas import ItemRequestStatus, ProviderBatchStatus
 from letta_batch.services.runtime import NonRetryable, ServiceContext
-from letta_batch.services.step_parts import load_parts, load_step
+from letta_batch.services.step_parts import load_step
 
 #: Result rows written per round trip (one JSON-recordset UPDATE each). Large so that the
 #: statements per step stay flat up to this many agents; results are held in memory only
@@ -33,8 +33,7 @@ _RESULT_STATUS = {
 
 async def collect_results(ctx: ServiceContext, ref: LLMBatchRef) -> CollectResultsOutput:
     async with ctx.session_factory() as session:
-        step = await load_step(session, ref)
-        parts = await load_parts(session, ref)
+        step, parts = await load_step(session, ref)
     if step.status not in (ProviderBatchStatus.collected.value, ProviderBatchStatus.failed.value):
         for part in parts:
             if part.status in (

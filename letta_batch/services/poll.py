@@ -19,7 +19,6 @@ from letta_batch.services.step_parts import (
     FINISHED,
     RUNNING,
     first_provider_batch_id,
-    load_parts,
     load_step,
     step_status,
     summed_counts,
@@ -37,9 +36,8 @@ _PROCESSING_STATUS = {
 
 async def poll_batch(ctx: ServiceContext, ref: LLMBatchRef) -> PollBatchOutput:
     async with ctx.session_factory() as session:
-        step = await load_step(session, ref)
+        step, parts = await load_step(session, ref)
         llm_provider = step.llm_provider
-        parts = await load_parts(session, ref)
     if step.status not in FINISHED:
         unsent = [p.part for p in parts if p.provider_batch_id is None and p.status not in FINISHED]
         if unsent:
@@ -52,8 +50,7 @@ async def poll_batch(ctx: ServiceContext, ref: LLMBatchRef) -> PollBatchOutput:
         }
         await checkpoint("poll.after_retrieve")
         async with ctx.session_factory.begin() as session:
-            step = await load_step(session, ref)
-            parts = await load_parts(session, ref)
+            step, parts = await load_step(session, ref)
             for part in parts:
                 if part.part in seen and part.status in RUNNING:
                     _record_poll(ctx, part, seen[part.part])
@@ -90,8 +87,7 @@ def _record_poll(ctx: ServiceContext, part: LLMBatchPartRow, info: BatchInfo) ->
 
 async def cancel_provider_batch(ctx: ServiceContext, ref: LLMBatchRef) -> CancelProviderBatchOutput:
     async with ctx.session_factory() as session:
-        step = await load_step(session, ref)
-        parts = await load_parts(session, ref)
+        step, parts = await load_step(session, ref)
     statuses: list[str] = []
     for part in parts:
         if part.provider_batch_id is None or part.status in FINISHED:

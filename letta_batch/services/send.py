@@ -26,7 +26,6 @@ from letta_batch.schemas import ItemRequestStatus, ItemStepStatus, ProviderBatch
 from letta_batch.services.runtime import ServiceContext
 from letta_batch.services.step_parts import (
     first_provider_batch_id,
-    load_parts,
     load_step,
     step_status,
 )
@@ -43,9 +42,8 @@ STREAM_CHUNK = 10_000
 
 async def send_batch(ctx: ServiceContext, ref: LLMBatchRef) -> SendBatchOutput:
     async with ctx.session_factory() as session:
-        step = await load_step(session, ref)
+        step, parts = await load_step(session, ref)
         llm_provider = step.llm_provider
-        parts = await load_parts(session, ref)
     reused = False
     for part in parts:
         if part.provider_batch_id is None and part.status != ProviderBatchStatus.failed.value:
@@ -53,8 +51,7 @@ async def send_batch(ctx: ServiceContext, ref: LLMBatchRef) -> SendBatchOutput:
         else:
             reused = True
     async with ctx.session_factory.begin() as session:
-        step = await load_step(session, ref)
-        parts = await load_parts(session, ref)
+        step, parts = await load_step(session, ref)
         status = step_status(parts)
         step.provider_batch_id = first_provider_batch_id(parts)
         if step.status in (ProviderBatchStatus.building.value, ProviderBatchStatus.intent.value):

@@ -29,29 +29,24 @@ RUNNING = frozenset({ProviderBatchStatus.in_progress.value, ProviderBatchStatus.
 COUNT_NAMES = ("processing", "succeeded", "errored", "canceled", "expired")
 
 
-async def load_step(session: Any, ref: LLMBatchRef) -> LLMBatchJobRow:
-    row = await session.scalar(
+async def load_step(session: Any, ref: LLMBatchRef) -> tuple[LLMBatchJobRow, list[LLMBatchPartRow]]:
+    """The step's row and its parts in part order."""
+    step = await session.scalar(
         select(LLMBatchJobRow).where(
             LLMBatchJobRow.id == ref.llm_batch_id,
             LLMBatchJobRow.organization_id == ref.organization_id,
         )
     )
-    if row is None:
+    if step is None:
         raise NonRetryable(f"llm_batch_id: no provider batch row {ref.llm_batch_id!r}")
-    return row
-
-
-async def load_parts(session: Any, ref: LLMBatchRef) -> list[LLMBatchPartRow]:
-    """The step's parts in part order."""
-    return list(
-        (
-            await session.scalars(
-                select(LLMBatchPartRow)
-                .where(LLMBatchPartRow.llm_batch_id == ref.llm_batch_id)
-                .order_by(LLMBatchPartRow.part)
-            )
-        ).all()
-    )
+    parts = (
+        await session.scalars(
+            select(LLMBatchPartRow)
+            .where(LLMBatchPartRow.llm_batch_id == ref.llm_batch_id)
+            .order_by(LLMBatchPartRow.part)
+        )
+    ).all()
+    return step, list(parts)
 
 
 def first_provider_batch_id(parts: list[LLMBatchPartRow]) -> str | None:

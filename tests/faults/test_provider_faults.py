@@ -38,6 +38,7 @@ from tests.workflows.scenario import (
     set_scenario,
     suffix,
     tool,
+    two_step_rules,
 )
 
 slow = pytest.mark.slow
@@ -58,13 +59,9 @@ async def _agents(ctx: ServiceContext, extra: int = 0) -> list[str]:
 def _two_step_scenario(heart: str, child: str, cond: str) -> list[dict[str, Any]]:
     """heart and child take two steps (memory edit / custom tool, then a reply); cond one."""
     return [
-        tool(heart, 0, "memory_insert", label="human", new_string="Likes tea.",
-             request_heartbeat=True),
-        tool(heart, 1, "send_message", message="Noted.", request_heartbeat=False),
-        tool(child, 0, "get_weather", city="Paris", request_heartbeat=False),
-        tool(child, 1, "send_message", message="Sunny.", request_heartbeat=False),
+        *two_step_rules(heart, child),
         tool(cond, 0, "send_message", message="Calm.", request_heartbeat=False),
-    ]  # fmt: skip
+    ]
 
 
 def _assert_two_step_run(audit: JobAudit, heart: str, child: str, cond: str) -> None:

@@ -39,6 +39,7 @@ from tests.workflows.scenario import (
     set_scenario,
     suffix,
     tool,
+    two_step_rules,
 )
 
 #: Requests one emulated provider batch accepts.
@@ -93,14 +94,12 @@ async def _five_agents(ctx: ServiceContext) -> list[str]:
 
 
 def _rules(heart: str, child: str, cond: str, *bulk: str) -> list[dict]:
-    return [tool(b, 0, "send_message", message="Hi.", request_heartbeat=False) for b in bulk] + [
-        tool(heart, 0, "memory_insert", label="human", new_string="Likes tea.",
-             request_heartbeat=True),
-        tool(heart, 1, "send_message", message="Noted.", request_heartbeat=False),
-        tool(child, 0, "get_weather", city="Paris", request_heartbeat=False),
-        tool(child, 1, "send_message", message="Sunny.", request_heartbeat=False),
+    """`two_step_rules` for heart and child, one reply each for cond and the bulk agents."""
+    return [
+        *(tool(b, 0, "send_message", message="Hi.", request_heartbeat=False) for b in bulk),
+        *two_step_rules(heart, child),
         tool(cond, 0, "send_message", message="Calm.", request_heartbeat=False),
-    ]  # fmt: skip
+    ]
 
 
 async def _part_sizes(ctx: ServiceContext, job_id: str) -> list[list[int]]:
