@@ -179,11 +179,10 @@ class LLMBatchItemRow(Base):
     """One agent's request in one provider batch; ``id`` is the request's ``custom_id``."""
 
     __tablename__ = "llm_batch_items"
-    __table_args__ = (
-        UniqueConstraint("llm_batch_id", "agent_id"),
-        Index("ix_llm_batch_items_llm_batch_id_request_status", "llm_batch_id", "request_status"),
-        Index("ix_llm_batch_items_llm_batch_id_step_status", "llm_batch_id", "step_status"),
-    )
+    # No index on the status columns: every phase changes one of them on every row, and
+    # leaving them unindexed lets those updates be HOT (migration 0005; the unique index
+    # below serves lookups by batch).
+    __table_args__ = (UniqueConstraint("llm_batch_id", "agent_id"),)
 
     id: Mapped[str] = mapped_column(String, primary_key=True)
     organization_id: Mapped[str] = mapped_column(String, nullable=False)

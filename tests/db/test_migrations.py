@@ -10,9 +10,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import JSON, MetaData, inspect, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from letta_batch.db import create_engine, migrate
 from letta_batch.db.models import Base
+from letta_batch.db.models_batch import LLMBatchItemRow
+from letta_batch.repositories.bulk import update_rows
 
 EXPECTED_TABLES = {
     "organizations",
@@ -273,3 +276,49 @@ async def test_large_step_columns_use_lz4_on_postgres(pg_url: str) -> None:
     expected = "l" if "lz4" in (methods or []) else ""
     # attcompression is a "char": asyncpg returns bytes (b"l" for lz4, b"" for the default)
     assert sorted(bytes(r.attcompression).decode().strip("\x00") for r in rows) == [expected] * 3
+
+
+async def _hot_updates_of_one_item(engine) -> tuple[int, int]:
+    """Update the seeded item the way collect/decide/persist do (``update_rows``, three times)
+    and return (updates, HOT updates) they made to ``llm_batch_items``."""
+    counters = text(
+        "SELECT pg_stat_get_xact_tuples_updated(c.oid), pg_stat_get_xact_tuples_hot_updated(c.oid)"
+        " FROM pg_class c WHERE c.relname = 'llm_batch_items'"
+    )
+    async with AsyncSession(engine) as session, session.begin():
+        # The backend's counters may still hold earlier transactions' counts: take a delta.
+        before = (await session.execute(counters)).one()
+        for status in ("decided", "tools_done", "completed"):
+            await update_rows(
+                session,
+                LLMBatchItemRow.__table__,
+                [{"id": "llm_batch_items", "step_status": status, "decision": {"s": status}}],
+            )
+        after = (await session.execute(counters)).one()
+    return int(after[0] - before[0]), int(after[1] - before[1])
+
+
+async def test_0005_item_updates_are_hot_and_downgrade_restores_the_indexes(pg_db_factory) -> None:
+    url = await pg_db_factory(migrate_to=None)
+    await migrate.upgrade_async(url, "0005")
+    engine = create_engine(url)
+    try:
+        await _seed_item(engine, {})  # written after 0005, on a page with room to spare
+        assert await _hot_updates_of_one_item(engine) == (3, 3)
+        async with engine.connect() as conn:
+            options = dict(
+                (await conn.execute(text(
+                    "SELECT relname, reloptions FROM pg_class WHERE relname IN "
+                    "('llm_batch_items', 'tool_executions', 'agents')"
+                ))).all()
+            )  # fmt: skip
+        assert options == {
+            "llm_batch_items": ["fillfactor=50"],
+            "tool_executions": ["fillfactor=30"],
+            "agents": ["fillfactor=50"],
+        }
+        await migrate.downgrade_async(url, "0004")
+        # Indexed status columns again: no update can be HOT.
+        assert await _hot_updates_of_one_item(engine) == (3, 0)
+    finally:
+        await engine.dispose()
