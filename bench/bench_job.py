@@ -7,7 +7,10 @@ counted on its engine; peak RSS is this process's from job start to end, so it i
 small driver but not the loading of the agent definitions: see peak_rss.py); the
 emulator runs as a separate process so its work does not count as orchestration.
 Phase times are summed from the activities' start/complete events in the histories;
-"overhead/step" is everything but durable-timer waits and the provider's processing;
+"overhead/step" is everything but durable-timer waits and the provider's processing: the
+phases' sum less the time the emulator spent accepting the create calls once their bodies had
+arrived (column "accept": decoding and validating up to 256 MB of JSON is the provider's work,
+not ours; the emulator measures it and reports it in its admin API);
 "handoff" is the longest time from a provider batch ending to the next step's batch being
 created (the poll interval here is 1 s).
 """
@@ -114,10 +117,11 @@ async def run_one(
         handoff = await _handoff_seconds(ctx, job.job_id)
         request_kb = await _mean_request_kb(ctx, job.job_id)
         batches = await _provider_batches(ctx, job.job_id)
+        accept = await _accept_seconds(ctx, job.job_id, emulator_url)
     finally:
         await ctx.aclose()
         await drop_database(name, SCRATCH_PREFIX)
-    overhead = sum(v for k, v in phases.items() if k != "other") / steps
+    overhead = (sum(v for k, v in phases.items() if k != "other") - accept) / steps
     return {
         "agents": n,
         "fleet": fleet,
@@ -127,6 +131,7 @@ async def run_one(
         "status": result.status,
         "wall": wall,
         **{p: phases.get(p, 0.0) for p in PHASES.values()},
+        "accept": accept,
         "overhead": overhead,
         "agent_steps_s": n * result.steps / wall,
         "sql_step": counter.count / steps,
@@ -151,6 +156,24 @@ async def _provider_batches(ctx: ServiceContext, job_id: str) -> str:
             )
         ).all()
     return "+".join(str(n) for _, n in rows)
+
+
+async def _accept_seconds(ctx: ServiceContext, job_id: str, emulator_url: str) -> float:
+    """Seconds the emulator spent accepting this job's create calls (summed over batches)."""
+    async with ctx.session_factory() as session:
+        ids = set(
+            (
+                await session.scalars(
+                    select(LLMBatchPartRow.provider_batch_id)
+                    .join(LLMBatchJobRow, LLMBatchPartRow.llm_batch_id == LLMBatchJobRow.id)
+                    .where(LLMBatchJobRow.letta_batch_job_id == job_id)
+                )
+            ).all()
+        )
+    async with httpx.AsyncClient(timeout=60) as http:
+        listed = await http.get(f"{emulator_url}/_admin/batches", params={"requests": "false"})
+    listed.raise_for_status()
+    return sum(b.get("accept_seconds", 0.0) for b in listed.json()["data"] if b["id"] in ids)
 
 
 async def _mean_request_kb(ctx: ServiceContext, job_id: str) -> float:
@@ -244,6 +267,7 @@ async def main(sizes: list[int], steps: int, emulator_url: str, fleet: str) -> N
         "status",
         "wall",
         *PHASES.values(),
+        "accept",
         "overhead",
         "agent_steps_s",
         "sql_step",

@@ -4,8 +4,11 @@
 
 Creates a test database, loads N agents, submits a job and runs build → send → poll →
 collect → decide → tools → persist for each step against an in-process emulator (zero
-processing), timing every phase and counting its SQL statements. ``--profile`` runs the
-phases (or only those named by ``--phase``) under cProfile and prints the top functions by cumulative and own time.
+processing), timing every phase, counting its SQL statements and the seconds spent in them
+(``db_*`` columns: statement execution and row decoding; the rest of a phase is Python).
+The slowest statements are listed with their phase. ``--profile`` runs the phases (or only
+those named by ``--phase``) under cProfile and prints the top functions by cumulative and
+own time. ``--keep-db`` leaves the database behind for inspection.
 """
 
 from __future__ import annotations
@@ -46,7 +49,14 @@ SCRATCH_PREFIX = "lbbench_"
 
 
 async def run(
-    n: int, steps: int, profiler: cProfile.Profile | None, only: set[str], fleet: str
+    n: int,
+    steps: int,
+    profiler: cProfile.Profile | None,
+    only: set[str],
+    fleet: str,
+    *,
+    slowest: int = 8,
+    keep_db: bool = False,
 ) -> dict[str, Any]:
     emulator = EmulatorServer(processing_seconds=0).start()
     async with httpx.AsyncClient() as http:
@@ -64,13 +74,18 @@ async def run(
 
     @event.listens_for(ctx.engine.sync_engine, "after_cursor_execute")
     def _after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        slow.append((time.perf_counter() - started.pop(id(cursor), time.perf_counter()), statement))
+        took = time.perf_counter() - started.pop(id(cursor), time.perf_counter())
+        slow.append((took, f"[{current[0]}] {statement}"))
+        db_seconds[current[0]] += took
 
     sql: dict[str, int] = defaultdict(int)
+    db_seconds: dict[str, float] = defaultdict(float)
+    current = [""]
 
     async def timed(phase: str, fn: Callable[[], Awaitable[Any]]) -> Any:
         with StatementCounter(ctx.engine) as counter:
             profiling = profiler is not None and (not only or phase in only)
+            current[0] = phase
             if profiling:
                 profiler.enable()
             t0 = time.perf_counter()
@@ -95,9 +110,12 @@ async def run(
         await run_steps(ctx, org, job.job_id, steps, timed=timed)
     finally:
         await ctx.aclose()
-        await drop_database(name, SCRATCH_PREFIX)
+        if keep_db:
+            print(f"kept database {name} (drop it when done)")
+        else:
+            await drop_database(name, SCRATCH_PREFIX)
         emulator.stop()
-    for took, statement in sorted(slow, reverse=True)[:8]:
+    for took, statement in sorted(slow, reverse=True)[:slowest]:
         print(f"{took:8.3f}s  {' '.join(statement.split())[:150]}")
     return {
         "agents": n,
@@ -105,6 +123,7 @@ async def run(
         "overhead_step": sum(seconds.values()) / steps,
         "sql_step": sum(sql.values()) / steps,
         **{f"sql_{p}": sql[p] for p in PHASES},
+        **{f"db_{p}": db_seconds[p] for p in PHASES},
     }
 
 
@@ -116,12 +135,28 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--phase", nargs="*", choices=PHASES, default=[], help="profile only these")
+    parser.add_argument("--slowest", type=int, default=8, help="list this many slowest statements")
+    parser.add_argument(
+        "--keep-db", action="store_true", help="keep the database (pg_stat_user_tables, sizes)"
+    )
     args = parser.parse_args()
     rows = []
     tune_gc()  # as worker.py does
     for n in args.agents:
         profiler = cProfile.Profile() if args.profile else None
-        rows.append(asyncio.run(run(n, args.steps, profiler, set(args.phase), args.fleet)))
+        rows.append(
+            asyncio.run(
+                run(
+                    n,
+                    args.steps,
+                    profiler,
+                    set(args.phase),
+                    args.fleet,
+                    slowest=args.slowest,
+                    keep_db=args.keep_db,
+                )
+            )
+        )
         if profiler is not None:
             profiler.dump_stats(f"/tmp/profile_phases_{n}.prof")  # for pstats callers/callees
             for key in ("cumulative", "tottime"):
@@ -130,12 +165,19 @@ def main() -> None:
                 print(f"--- N={n}, top {args.top} by {key} ---")
                 print(buf.getvalue())
     table = Table(title=f"phases in isolation ({args.steps} steps, seconds summed over steps)")
-    cols = ["agents", *PHASES, "overhead_step", "sql_step", *(f"sql_{p}" for p in PHASES)]
+    cols = [
+        "agents",
+        *PHASES,
+        "overhead_step",
+        "sql_step",
+        *(f"sql_{p}" for p in PHASES),
+        *(f"db_{p}" for p in PHASES),
+    ]
     for c in cols:
         table.add_column(c.replace("_step", "/step"), justify="right")
     for r in rows:
         table.add_row(*(f"{r[c]:.2f}" if isinstance(r[c], float) else str(r[c]) for c in cols))
-    Console(width=220).print(table)
+    Console(width=300).print(table)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
@@ -154,12 +155,14 @@ async def create(request: web.Request) -> web.Response:
     """POST /v1/messages/batches."""
     state = state_of(request)
     holder = [await _read_body(request, state.config.max_body_bytes)]
+    arrived = time.perf_counter()
     fault, fault_rules = state.faults.peek_outcome()
     ctx = BatchContext(state.config, state.scenario, fault)
     # CPU-heavy for big batches: keep the event loop responsive while it runs.
     prepared = await asyncio.get_running_loop().run_in_executor(None, _prepare, holder, ctx)
     state.faults.consume(fault_rules)
     batch = state.store.add(ctx, *prepared)
+    batch.accept_seconds = time.perf_counter() - arrived
     return json_response(request, state.batch_json(batch, request))
 
 

@@ -40,6 +40,10 @@ class Batch:
     deleted_at: datetime | None = None
     finished_cut: float | None = None
     """Share of processing time elapsed when cancel/expiry froze the outcomes."""
+    accept_seconds: float = 0.0
+    """Wall time the emulator spent accepting the create call once its body had arrived
+    (decode, validate, store): the provider's own work, which benchmarks keep apart from
+    the client's orchestration."""
     _fractions: array[float] | None = field(default=None, repr=False)
     _final_counts: dict[str, int] | None = field(default=None, repr=False)
 
@@ -229,6 +233,7 @@ class BatchStore:
             "processing_status": batch.status, "deleted": batch.deleted_at is not None,
             "deleted_at": rfc3339(batch.deleted_at), "ended_at": rfc3339(batch.ended_at),
             "request_counts": counts, "num_requests": len(batch.custom_ids),
+            "accept_seconds": round(batch.accept_seconds, 6),
         }  # fmt: skip
         if requests:
             out["custom_ids"] = list(batch.custom_ids)

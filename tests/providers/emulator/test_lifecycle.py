@@ -39,6 +39,11 @@ def test_create_returns_full_in_progress_batch(emu: EmulatorServer) -> None:
     }  # fmt: skip
     assert body["results_url"] is None and body["ended_at"] is None
     assert TS.match(body["created_at"]) and TS.match(body["expires_at"])
+    # The admin view tells benchmarks how long accepting the call took on the provider's side.
+    listed = admin(emu, "GET", "/batches", params={"requests": "false"})["data"]
+    (summary,) = [b for b in listed if b["id"] == body["id"]]
+    assert 0 < summary["accept_seconds"] < 10
+    assert "requests" not in summary
 
 
 def test_sync_ga_lifecycle(emu: EmulatorServer, client: anthropic.Anthropic) -> None:
