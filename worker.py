@@ -4,15 +4,21 @@ Configuration comes from the environment (``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMES
 ``LETTA_BATCH_TASK_QUEUE``, ``DATABASE_URL``, ``ANTHROPIC_API_KEY``, ``ANTHROPIC_BASE_URL``) or
 flags. SIGTERM/SIGINT start a graceful shutdown: no new tasks, running activities get
 ``--drain-seconds`` to finish, then the process exits.
+
+``--processes N`` runs N worker processes on the same task queue (one per core: Python runs
+one core per process). Jobs started with ``LETTA_BATCH_SHARDS=N`` split each step's phases
+into N concurrent activities, which these processes then share.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
+import os
 import signal
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import structlog
@@ -49,6 +55,10 @@ class WorkerOptions:
     """Graceful-shutdown window for running activities (Temporal's default is 0)."""
     tool_activities_per_second: float | None = None
     """Task-queue-wide rate limit (server enforced) for rate-limited tools, if set."""
+    eager_activities: bool = True
+    """Let the worker that completes a workflow task start the activities it schedules
+    itself. Off with several processes: a step's shards must spread over the processes
+    instead of queueing on the one that ran the workflow task."""
 
 
 async def register_search_attributes(
@@ -83,14 +93,16 @@ def build_worker(
         max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,
         max_task_queue_activities_per_second=options.tool_activities_per_second,
         graceful_shutdown_timeout=timedelta(seconds=options.drain_seconds),
+        disable_eager_activity_execution=not options.eager_activities,
     )
 
 
-async def run_worker(settings: Settings, options: WorkerOptions) -> None:
+async def run_worker(settings: Settings, options: WorkerOptions, *, register: bool = True) -> None:
     client = await connect_temporal(settings)
-    added = await register_search_attributes(client, settings.temporal_namespace)
-    if added:
-        log.info("search_attributes.registered", names=added)
+    if register:
+        added = await register_search_attributes(client, settings.temporal_namespace)
+        if added:
+            log.info("search_attributes.registered", names=added)
     ctx = ServiceContext(engine=create_engine(settings.database_url), settings=settings)
     worker = build_worker(client, ctx, settings.task_queue, options)
     tune_gc()  # after imports and setup: see letta_batch/gc_tuning.py for the measurements
@@ -105,6 +117,41 @@ async def run_worker(settings: Settings, options: WorkerOptions) -> None:
     await worker.shutdown()
     await ctx.aclose()
     log.info("worker.stopped")
+
+
+def _child_process(settings: Settings, options: WorkerOptions, log_level: str) -> None:
+    configure_logging(log_level)
+    # The parent registered the search attributes; children would only race it.
+    asyncio.run(run_worker(settings, options, register=False))
+
+
+def run_processes(
+    settings: Settings, options: WorkerOptions, processes: int, log_level: str = "INFO"
+) -> None:
+    """Run ``processes`` workers: this process and ``processes - 1`` spawned children.
+
+    A terminal's Ctrl-C reaches the whole process group and SIGTERM to this process is
+    passed on, so every process drains its own activities; this one waits for the children.
+    """
+    if processes > 1:
+        options = replace(options, eager_activities=False)
+    spawn = multiprocessing.get_context("spawn")
+    children = [
+        spawn.Process(
+            target=_child_process, args=(settings, options, log_level), name=f"worker-{i}"
+        )
+        for i in range(1, processes)
+    ]
+    for child in children:
+        child.start()
+    try:
+        asyncio.run(run_worker(settings, options))
+    finally:
+        for child in children:
+            if child.is_alive() and child.pid is not None:
+                os.kill(child.pid, signal.SIGTERM)
+        for child in children:
+            child.join(timeout=options.drain_seconds + 10)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -125,8 +172,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="server-enforced rate limit over the whole task queue (e.g. tools calling a "
         "rate-limited service); off by default",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="worker processes to run (one per core; pair with LETTA_BATCH_SHARDS)",
+    )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
+    if args.processes < 1:
+        parser.error(f"--processes: must be at least 1, got {args.processes}")
     configure_logging(args.log_level)
     settings = Settings.from_env()
     settings = settings.model_copy(
@@ -146,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         drain_seconds=args.drain_seconds,
         tool_activities_per_second=args.task_queue_activities_per_second,
     )
-    asyncio.run(run_worker(settings, options))
+    run_processes(settings, options, args.processes, args.log_level)
 
 
 if __name__ == "__main__":

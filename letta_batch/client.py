@@ -77,8 +77,13 @@ class LettaBatchClient:
         idempotency_key: str | None = None,
         poll: PollSettings | None = None,
         event_budget: int | None = None,
+        shards: int | None = None,
     ) -> SubmittedJob:
-        """Validate and store the job, then start its workflow (idempotent per key)."""
+        """Validate and store the job, then start its workflow (idempotent per key).
+
+        ``shards`` (default: the ``phase_shards`` setting) splits each step's phases over
+        that many concurrent activities, for as many worker processes.
+        """
         org = self.settings.organization_id
         job = await submit_batch(
             self.ctx, org, payload, max_steps=max_steps, idempotency_key=idempotency_key
@@ -88,6 +93,7 @@ class LettaBatchClient:
             organization_id=org,
             max_steps=job.max_steps,
             poll=poll or PollSettings(),
+            shards=shards or self.settings.phase_shards,
         )
         if event_budget is not None:
             arg.event_budget = event_budget

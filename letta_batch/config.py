@@ -45,6 +45,11 @@ class Settings(BaseModel):
     batch_max_bytes: int | None = Field(default=None, gt=0)
     """``LETTA_BATCH_MAX_BYTES``: at most this many bytes per provider batch's create body.
     Unset: the provider's limit (Anthropic 256 MB)."""
+    phase_shards: int = Field(default=1, ge=1)
+    """``LETTA_BATCH_SHARDS``: jobs started by this client run each step's build, collect,
+    decide, built-in tools and persist as this many concurrent activities, each on a slice
+    of the agents. Set it to the number of worker processes (``worker.py --processes``) so
+    that a large step uses every core; 1 suits small jobs and a single process."""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -63,5 +68,6 @@ class Settings(BaseModel):
                 state_dir=state_dir,
                 batch_max_requests=env.get("LETTA_BATCH_MAX_REQUESTS") or None,
                 batch_max_bytes=env.get("LETTA_BATCH_MAX_BYTES") or None,
+                phase_shards=env.get("LETTA_BATCH_SHARDS") or 1,
             )
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class PollSettings(BaseModel):
@@ -25,6 +25,25 @@ class PollSettings(BaseModel):
     """Growth of the interval after each poll that finds the batch still running."""
     max_seconds: float = 300.0
     """Cap of the interval."""
+
+
+class Shard(BaseModel):
+    """Which slice of a step one phase activity works on.
+
+    A step's items are split between ``count`` concurrent activities of the same phase, so
+    that several worker processes (one per core) share a large step. An item belongs to shard
+    ``part % count``: ``build`` numbers the parts of shard ``index`` as ``index``,
+    ``index + count``, … and gives its agents that fail at build the part ``index``.
+    """
+
+    index: int = Field(default=0, ge=0)
+    count: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _index_below_count(self) -> Shard:
+        if self.index >= self.count:
+            raise ValueError(f"shard.index: {self.index} is not below shard.count {self.count}")
+        return self
 
 
 class Phase(StrEnum):
@@ -62,6 +81,9 @@ class BatchJobInput(BaseModel):
     """How many times this job has continued as new."""
     cancel_requested: bool = False
     """Carried across continue-as-new so a requested cancel is not lost."""
+    shards: int = Field(default=1, ge=1)
+    """Run build, collect, decide, built-in tools and persist as this many concurrent
+    activities per step, each on its own slice of the agents (see ``Shard``)."""
 
 
 class BatchJobResult(BaseModel):
@@ -121,6 +143,7 @@ class BuildRequestsInput(BaseModel):
     organization_id: str
     step: int
     max_steps: int
+    shard: Shard = Field(default_factory=Shard)
 
 
 class BuildRequestsOutput(BaseModel):
@@ -133,6 +156,9 @@ class BuildRequestsOutput(BaseModel):
 class LLMBatchRef(BaseModel):
     llm_batch_id: str
     organization_id: str
+    shard: Shard = Field(default_factory=Shard)
+    """The slice of the step to work on (collect, built-in tools); send, poll and cancel
+    always cover the whole step."""
 
 
 class SendBatchOutput(BaseModel):
@@ -169,6 +195,7 @@ class ApplyDecisionsInput(BaseModel):
     llm_batch_id: str
     organization_id: str
     max_steps: int
+    shard: Shard = Field(default_factory=Shard)
 
 
 class ApplyDecisionsOutput(BaseModel):
@@ -247,6 +274,7 @@ class PersistStepInput(BaseModel):
     llm_batch_id: str
     organization_id: str
     max_steps: int
+    shard: Shard = Field(default_factory=Shard)
 
 
 class PersistStepOutput(BaseModel):

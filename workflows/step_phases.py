@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -30,11 +31,13 @@ with workflow.unsafe.imports_passed_through():
         PollBatchOutput,
         RunToolsOutput,
         SendBatchOutput,
+        Shard,
         StartJobOutput,
         ToolFanoutInput,
         ToolFanoutOutput,
     )
     from workflows import settings
+    from workflows.sharded import each_shard, merged, shard_label
     from workflows.ui import poll_summary
 
 if TYPE_CHECKING:
@@ -75,6 +78,10 @@ class StepRunner:
             summary=summary,
         )
         return result
+
+    async def _sharded(self, call: Callable[[Shard], Awaitable[R]]) -> R:
+        """A phase over the job's shards (one plain call with a single shard), merged."""
+        return merged(await each_shard(self.input.shards, call))
 
     # --- job-level -----------------------------------------------------------------------
 
@@ -150,18 +157,7 @@ class StepRunner:
                     polls=0,
                     next_poll_seconds=None,
                 )
-                built = await self._call(
-                    "build_requests",
-                    BuildRequestsInput(
-                        job_id=self.input.job_id,
-                        organization_id=self.org,
-                        step=self.step,
-                        max_steps=self.input.max_steps,
-                    ),
-                    BuildRequestsOutput,
-                    start_to_close=settings.BUILD_TIMEOUT,
-                    summary=f"build requests for step {self.step + 1}",
-                )
+                built = await self._build()
                 if built.request_count == 0 and built.failed_count == 0:
                     return self.step
                 self.llm_batch_id = built.llm_batch_id
@@ -177,28 +173,11 @@ class StepRunner:
                 await self._poll(ref)
             if self.phase is Phase.collect:
                 self._enter(Phase.collect)
-                await self._call(
-                    "collect_results",
-                    ref,
-                    CollectResultsOutput,
-                    start_to_close=settings.COLLECT_TIMEOUT,
-                    retry=settings.PROVIDER_RETRY,
-                    summary=f"collect results of step {self.step + 1}",
-                )
+                await self._collect(ref)
                 self.phase = Phase.decide
             if self.phase is Phase.decide:
                 self._enter(Phase.decide)
-                decided = await self._call(
-                    "apply_decisions",
-                    ApplyDecisionsInput(
-                        llm_batch_id=self.llm_batch_id,
-                        organization_id=self.org,
-                        max_steps=self.input.max_steps,
-                    ),
-                    ApplyDecisionsOutput,
-                    start_to_close=settings.DECIDE_TIMEOUT,
-                    summary=f"apply decisions of step {self.step + 1}",
-                )
+                decided = await self._decide(ref)
                 self.phase = Phase.tools
                 if decided.builtin_calls or decided.custom_calls:
                     await self._tools(ref, decided)
@@ -208,22 +187,89 @@ class StepRunner:
                 self.phase = Phase.persist
             if self.phase is Phase.persist:
                 self._enter(Phase.persist)
-                persisted = await self._call(
-                    "persist_step",
-                    PersistStepInput(
-                        llm_batch_id=self.llm_batch_id,
-                        organization_id=self.org,
-                        max_steps=self.input.max_steps,
-                    ),
-                    PersistStepOutput,
-                    start_to_close=settings.PERSIST_TIMEOUT,
-                    summary=f"persist step {self.step + 1}",
-                )
+                persisted = await self._persist(ref)
                 self.step += 1
                 self.phase = Phase.build
                 self.llm_batch_id = None
                 if persisted.continuing == 0 or self.step >= self.input.max_steps:
                     return self.step
+
+    async def _build(self) -> BuildRequestsOutput:
+        async def shard_call(shard: Shard) -> BuildRequestsOutput:
+            return await self._call(
+                "build_requests",
+                BuildRequestsInput(
+                    job_id=self.input.job_id,
+                    organization_id=self.org,
+                    step=self.step,
+                    max_steps=self.input.max_steps,
+                    shard=shard,
+                ),
+                BuildRequestsOutput,
+                start_to_close=settings.BUILD_TIMEOUT,
+                summary=f"build requests for step {self.step + 1}{shard_label(shard)}",
+            )
+
+        return await self._sharded(shard_call)
+
+    async def _collect(self, ref: LLMBatchRef) -> CollectResultsOutput:
+        async def shard_call(shard: Shard) -> CollectResultsOutput:
+            return await self._call(
+                "collect_results",
+                ref.model_copy(update={"shard": shard}),
+                CollectResultsOutput,
+                start_to_close=settings.COLLECT_TIMEOUT,
+                retry=settings.PROVIDER_RETRY,
+                summary=f"collect results of step {self.step + 1}{shard_label(shard)}",
+            )
+
+        return await self._sharded(shard_call)
+
+    async def _decide(self, ref: LLMBatchRef) -> ApplyDecisionsOutput:
+        async def shard_call(shard: Shard) -> ApplyDecisionsOutput:
+            return await self._call(
+                "apply_decisions",
+                ApplyDecisionsInput(
+                    llm_batch_id=ref.llm_batch_id,
+                    organization_id=self.org,
+                    max_steps=self.input.max_steps,
+                    shard=shard,
+                ),
+                ApplyDecisionsOutput,
+                start_to_close=settings.DECIDE_TIMEOUT,
+                summary=f"apply decisions of step {self.step + 1}{shard_label(shard)}",
+            )
+
+        return await self._sharded(shard_call)
+
+    async def _builtin_tools(self, ref: LLMBatchRef) -> RunToolsOutput:
+        async def shard_call(shard: Shard) -> RunToolsOutput:
+            return await self._call(
+                "run_builtin_tools",
+                ref.model_copy(update={"shard": shard}),
+                RunToolsOutput,
+                start_to_close=settings.TOOLS_TIMEOUT,
+                summary=f"run built-in tools of step {self.step + 1}{shard_label(shard)}",
+            )
+
+        return await self._sharded(shard_call)
+
+    async def _persist(self, ref: LLMBatchRef) -> PersistStepOutput:
+        async def shard_call(shard: Shard) -> PersistStepOutput:
+            return await self._call(
+                "persist_step",
+                PersistStepInput(
+                    llm_batch_id=ref.llm_batch_id,
+                    organization_id=self.org,
+                    max_steps=self.input.max_steps,
+                    shard=shard,
+                ),
+                PersistStepOutput,
+                start_to_close=settings.PERSIST_TIMEOUT,
+                summary=f"persist step {self.step + 1}{shard_label(shard)}",
+            )
+
+        return await self._sharded(shard_call)
 
     async def _send(self, ref: LLMBatchRef) -> None:
         self._enter(Phase.send)
@@ -291,13 +337,7 @@ class StepRunner:
     async def _tools(self, ref: LLMBatchRef, decided: ApplyDecisionsOutput | None) -> None:
         self._enter(Phase.tools)
         if decided is None or decided.builtin_calls:
-            await self._call(
-                "run_builtin_tools",
-                ref,
-                RunToolsOutput,
-                start_to_close=settings.TOOLS_TIMEOUT,
-                summary=f"run built-in tools of step {self.step + 1}",
-            )
+            await self._builtin_tools(ref)
         if decided is None or decided.custom_calls:
             await workflow.execute_child_workflow(
                 "ToolFanoutWorkflow",

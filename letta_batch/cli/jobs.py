@@ -7,7 +7,6 @@ Exit codes: 0 success, 1 operational failure (unknown job, refused cancel, faile
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -187,6 +186,14 @@ def worker(
         float, typer.Option("--drain-seconds", help="Graceful-shutdown window.")
     ] = 30.0,
     max_concurrent_activities: Annotated[int, typer.Option("--max-concurrent-activities")] = 20,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="Worker processes (one per core; pair with LETTA_BATCH_SHARDS).",
+        ),
+    ] = 1,
     log_level: Annotated[str, typer.Option("--log-level")] = "INFO",
 ) -> None:
     """Run a worker (configuration from the environment: TEMPORAL_ADDRESS, DATABASE_URL, …)."""
@@ -197,7 +204,7 @@ def worker(
     options = worker_module.WorkerOptions(
         max_concurrent_activities=max_concurrent_activities, drain_seconds=drain_seconds
     )
-    asyncio.run(worker_module.run_worker(Settings.from_env(), options))
+    worker_module.run_processes(Settings.from_env(), options, processes, log_level)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,15 +1,16 @@
 """Phase ``build``: write every continuing agent's provider request for one step.
 
-All of it happens in one transaction keyed by a derived ``llm_batch_id``: a retried or
-crash-restarted activity either finds the committed step and returns its counts, or rebuilds
-it from scratch. Round trips do not grow with the number of agents.
+A shard's agents (all of them with one shard) are built in one transaction under a derived
+``llm_batch_id``: a retried or crash-restarted activity either finds the shard's committed
+items and returns their counts, or rebuilds the shard from scratch. Round trips do not grow
+with the number of agents.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from letta_batch import ids
 from letta_batch.context import (
@@ -18,7 +19,7 @@ from letta_batch.context import (
     memory_metadata,
     needs_rebuild,
 )
-from letta_batch.contracts import BuildRequestsInput, BuildRequestsOutput
+from letta_batch.contracts import BuildRequestsInput, BuildRequestsOutput, Shard
 from letta_batch.crashpoints import checkpoint
 from letta_batch.db.models_batch import (
     BatchJobAgentRow,
@@ -28,7 +29,7 @@ from letta_batch.db.models_batch import (
 )
 from letta_batch.providers.anthropic.request_builder import build_request_body
 from letta_batch.repositories.agents import load_agents, set_message_ids
-from letta_batch.repositories.bulk import insert_rows
+from letta_batch.repositories.bulk import insert_ignore, insert_rows
 from letta_batch.repositories.messages import (
     insert_messages,
     load_in_context_messages,
@@ -47,6 +48,7 @@ from letta_batch.schemas import (
 )
 from letta_batch.services.build_inputs import inputs, previous_states, recall_counts
 from letta_batch.services.runtime import ServiceContext
+from letta_batch.services.shards import agents_of, items_of
 from letta_batch.stepping.batch_parts import PartPlanner
 from letta_batch.stepping.messages import input_messages
 from letta_batch.tool_rules import ToolRulesSolver
@@ -78,11 +80,12 @@ def batch_item_id_for(llm_batch_id: str, agent_id: str) -> str:
 
 
 async def build_requests(ctx: ServiceContext, arg: BuildRequestsInput) -> BuildRequestsOutput:
+    """Build the requests of the shard's agents (all agents with a single shard)."""
     org = arg.organization_id
     llm_batch_id = llm_batch_id_for(arg.job_id, arg.step)
-    async with ctx.session_factory.begin() as session:
-        if await session.get(LLMBatchJobRow, llm_batch_id) is not None:
-            return await _existing_counts(session, llm_batch_id)
+    async with ctx.session_factory() as session:
+        if await _shard_built(session, llm_batch_id, arg.shard):
+            return await _existing_counts(session, llm_batch_id, arg.shard)
         agent_ids = list(
             (
                 await session.scalars(
@@ -94,32 +97,43 @@ async def build_requests(ctx: ServiceContext, arg: BuildRequestsInput) -> BuildR
                 )
             ).all()
         )
-        if not agent_ids:
-            return BuildRequestsOutput(llm_batch_id=llm_batch_id, request_count=0)
-        llm_provider = "anthropic"
-        batch = LLMBatchJobRow(
-            id=llm_batch_id,
-            organization_id=org,
-            letta_batch_job_id=arg.job_id,
-            step=arg.step,
-            status=ProviderBatchStatus.building.value,
-            llm_provider=llm_provider,
-            request_count=0,
+    if not agent_ids:
+        return BuildRequestsOutput(llm_batch_id=llm_batch_id, request_count=0)
+    llm_provider = "anthropic"
+    # The step's row is shared by every shard: it is created in a transaction of its own so
+    # that shards building at once do not wait on each other's uncommitted insert of it.
+    async with ctx.session_factory.begin() as session:
+        await insert_ignore(
+            session,
+            LLMBatchJobRow.__table__,
+            [
+                {
+                    "id": llm_batch_id,
+                    "organization_id": org,
+                    "letta_batch_job_id": arg.job_id,
+                    "step": arg.step,
+                    "status": ProviderBatchStatus.building.value,
+                    "llm_provider": llm_provider,
+                    "request_count": 0,
+                }
+            ],
+            conflict_columns=["id"],
         )
-        session.add(batch)
-        await session.flush()
-        built = failed = 0
-        planner = PartPlanner(ctx.batch_limits(llm_provider))
+    mine = agents_of(arg.shard, agent_ids)
+    built = failed = 0
+    planner = PartPlanner(
+        ctx.batch_limits(llm_provider), first=arg.shard.index, stride=arg.shard.count
+    )
+    async with ctx.session_factory.begin() as session:
         # One transaction, chunk by chunk: memory stays bounded by the chunk whatever the
-        # number of agents, and a crash anywhere leaves nothing behind.
-        for start in range(0, len(agent_ids), BUILD_CHUNK):
-            chunk = agent_ids[start : start + BUILD_CHUNK]
+        # number of agents, and a crash anywhere leaves nothing of this shard behind.
+        for start in range(0, len(mine), BUILD_CHUNK):
+            chunk = mine[start : start + BUILD_CHUNK]
             chunk_built, chunk_failed = await _build_chunk(
                 ctx, session, arg, llm_batch_id, chunk, planner
             )
             built += chunk_built
             failed += chunk_failed
-        batch.request_count = built - failed
         session.add_all(
             LLMBatchPartRow(
                 llm_batch_id=llm_batch_id,
@@ -131,6 +145,13 @@ async def build_requests(ctx: ServiceContext, arg: BuildRequestsInput) -> BuildR
             )
             for p in planner.parts()
         )
+        if built - failed:
+            # Last, so the row stays locked only for the moment before this commit.
+            await session.execute(
+                update(LLMBatchJobRow)
+                .where(LLMBatchJobRow.id == llm_batch_id)
+                .values(request_count=LLMBatchJobRow.request_count + (built - failed))
+            )
     await checkpoint("build.after_commit")
     return BuildRequestsOutput(
         llm_batch_id=llm_batch_id, request_count=built - failed, failed_count=failed
@@ -197,6 +218,7 @@ async def _build_chunk(
             system_texts[system.id] = text
             context[0] = system.model_copy(update={"content": [TextContent(text=text)]})
         row = _item_row(ctx, arg, llm_batch_id, item_id, agent, state)
+        row["part"] = arg.shard.index  # the shard's own part number, also for agents that fail here
         offered = sorted(t.name for t in agent.tools if t.tool_type in OFFERED_TOOL_TYPES)
         try:
             allowed = solver.get_allowed_tool_names(
@@ -275,20 +297,29 @@ def _item_row(
     }
 
 
-async def _existing_counts(session: Any, llm_batch_id: str) -> BuildRequestsOutput:
+async def _shard_built(session: Any, llm_batch_id: str, shard: Shard) -> bool:
+    """True once the shard's transaction has committed (it writes its items atomically)."""
+    found = await session.scalar(
+        select(LLMBatchItemRow.id)
+        .where(LLMBatchItemRow.llm_batch_id == llm_batch_id, items_of(shard))
+        .limit(1)
+    )
+    return found is not None
+
+
+async def _existing_counts(session: Any, llm_batch_id: str, shard: Shard) -> BuildRequestsOutput:
+    """What the shard's earlier, committed attempt built: agents with a request, and agents
+    that failed at build (they have none)."""
     rows = (
         await session.execute(
-            select(LLMBatchItemRow.step_status, func.count())
-            .where(LLMBatchItemRow.llm_batch_id == llm_batch_id)
-            .group_by(LLMBatchItemRow.step_status)
+            select(LLMBatchItemRow.request_body.is_(None), func.count())
+            .where(LLMBatchItemRow.llm_batch_id == llm_batch_id, items_of(shard))
+            .group_by(LLMBatchItemRow.request_body.is_(None))
         )
     ).all()
-    counts = {status: n for status, n in rows}
-    failed = counts.get(ItemStepStatus.failed.value, 0)
-    total = sum(counts.values())
-    row = await session.get(LLMBatchJobRow, llm_batch_id)
+    counts = {bool(no_request): n for no_request, n in rows}
     return BuildRequestsOutput(
         llm_batch_id=llm_batch_id,
-        request_count=row.request_count if row is not None else total - failed,
-        failed_count=failed,
+        request_count=counts.get(False, 0),
+        failed_count=counts.get(True, 0),
     )

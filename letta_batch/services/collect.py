@@ -16,6 +16,7 @@ from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow, LLMBatc
 from letta_batch.repositories.bulk import dialect_name, in_values, update_rows
 from letta_batch.schemas import ItemRequestStatus, ProviderBatchStatus
 from letta_batch.services.runtime import NonRetryable, ServiceContext
+from letta_batch.services.shards import items_of, owns_part
 from letta_batch.services.step_parts import load_step
 
 #: Result rows written per round trip (one JSON-recordset UPDATE each). Large so that the
@@ -23,6 +24,8 @@ from letta_batch.services.step_parts import load_step
 #: one chunk at a time.
 WRITE_CHUNK = 10_000
 
+#: Part statuses with nothing left to collect.
+_DONE = frozenset({ProviderBatchStatus.collected.value, ProviderBatchStatus.failed.value})
 _RESULT_STATUS = {
     "succeeded": ItemRequestStatus.succeeded,
     "errored": ItemRequestStatus.errored,
@@ -32,14 +35,12 @@ _RESULT_STATUS = {
 
 
 async def collect_results(ctx: ServiceContext, ref: LLMBatchRef) -> CollectResultsOutput:
+    """Collect the results of the shard's parts (every part with a single shard)."""
     async with ctx.session_factory() as session:
         step, parts = await load_step(session, ref)
     if step.status not in (ProviderBatchStatus.collected.value, ProviderBatchStatus.failed.value):
         for part in parts:
-            if part.status in (
-                ProviderBatchStatus.collected.value,
-                ProviderBatchStatus.failed.value,
-            ):
+            if not owns_part(ref.shard, part.part) or part.status in _DONE:
                 continue
             if part.provider_batch_id is None:
                 raise NonRetryable(
@@ -107,12 +108,15 @@ async def _write(ctx: ServiceContext, ref: LLMBatchRef, rows: list[dict[str, Any
 
 
 async def _finish(ctx: ServiceContext, ref: LLMBatchRef) -> int:
-    """Items the provider returned nothing for fail as errored; the batch becomes collected."""
+    """The shard's items the provider returned nothing for fail as errored; the step becomes
+    collected once every part is (each shard commits its parts before it looks, so the last
+    shard to look sees them all)."""
     async with ctx.session_factory.begin() as session:
         result = await session.execute(
             update(LLMBatchItemRow)
             .where(
                 LLMBatchItemRow.llm_batch_id == ref.llm_batch_id,
+                items_of(ref.shard),
                 LLMBatchItemRow.request_status == ItemRequestStatus.pending.value,
                 LLMBatchItemRow.request_body.is_not(None),
             )
@@ -121,11 +125,13 @@ async def _finish(ctx: ServiceContext, ref: LLMBatchRef) -> int:
                 error="no result for this request in the provider's results",
             )
         )
-        await session.execute(
-            update(LLMBatchJobRow)
-            .where(LLMBatchJobRow.id == ref.llm_batch_id)
-            .values(status=ProviderBatchStatus.collected.value, updated_at=ctx.clock())
-        )
+        _, parts = await load_step(session, ref)
+        if all(p.status in _DONE for p in parts):
+            await session.execute(
+                update(LLMBatchJobRow)
+                .where(LLMBatchJobRow.id == ref.llm_batch_id)
+                .values(status=ProviderBatchStatus.collected.value, updated_at=ctx.clock())
+            )
         return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -134,7 +140,7 @@ async def _counts(ctx: ServiceContext, ref: LLMBatchRef, missing: int) -> Collec
         rows = (
             await session.execute(
                 select(LLMBatchItemRow.request_status, func.count())
-                .where(LLMBatchItemRow.llm_batch_id == ref.llm_batch_id)
+                .where(LLMBatchItemRow.llm_batch_id == ref.llm_batch_id, items_of(ref.shard))
                 .group_by(LLMBatchItemRow.request_status)
             )
         ).all()

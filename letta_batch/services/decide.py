@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from letta_batch import ids
-from letta_batch.contracts import ApplyDecisionsInput, ApplyDecisionsOutput
+from letta_batch.contracts import ApplyDecisionsInput, ApplyDecisionsOutput, Shard
 from letta_batch.crashpoints import checkpoint
 from letta_batch.db.models_agents import AgentToolRow, ToolRow
 from letta_batch.db.models_batch import LLMBatchItemRow, ToolExecutionRow
@@ -22,6 +22,7 @@ from letta_batch.schemas import AgentStepState, ItemStepStatus
 from letta_batch.schemas.enums import BUILTIN_TOOL_TYPES, ToolType
 from letta_batch.services.build import OFFERED_TOOL_TYPES
 from letta_batch.services.runtime import ServiceContext
+from letta_batch.services.shards import items_of
 from letta_batch.stepping.decide import Decision, DecisionAction, decide
 from letta_batch.stepping.outcome import parse_result
 
@@ -54,6 +55,7 @@ async def apply_decisions(ctx: ServiceContext, arg: ApplyDecisionsInput) -> Appl
                 session,
                 select(*_ITEM_COLUMNS).where(
                     LLMBatchItemRow.llm_batch_id == arg.llm_batch_id,
+                    items_of(arg.shard),
                     LLMBatchItemRow.step_status == ItemStepStatus.pending.value,
                 ),
                 LLMBatchItemRow.id,
@@ -80,15 +82,15 @@ async def apply_decisions(ctx: ServiceContext, arg: ApplyDecisionsInput) -> Appl
     # Report every call still to run, not only those decided by this attempt: a retry after a
     # crash finds the items decided but their tools not yet executed.
     out.builtin_calls, out.custom_calls = await _pending_calls(
-        ctx, arg.organization_id, arg.llm_batch_id
+        ctx, arg.organization_id, arg.llm_batch_id, arg.shard
     )
     return out
 
 
 async def _pending_calls(
-    ctx: ServiceContext, organization_id: str, llm_batch_id: str
+    ctx: ServiceContext, organization_id: str, llm_batch_id: str, shard: Shard
 ) -> tuple[int, int]:
-    """(built-in, custom) calls of this batch still pending.
+    """(built-in, custom) calls of the shard's items still pending.
 
     Counted per tool name first and classified by a lookup of those few names: joining the
     agents' tool links for every execution made the planner scan (80 s at 10,000 agents).
@@ -100,6 +102,7 @@ async def _pending_calls(
                 .join(LLMBatchItemRow, LLMBatchItemRow.id == ToolExecutionRow.batch_item_id)
                 .where(
                     LLMBatchItemRow.llm_batch_id == llm_batch_id,
+                    items_of(shard),
                     ToolExecutionRow.status == "pending",
                 )
                 .group_by(ToolExecutionRow.tool_name)

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from letta_batch.contracts import PersistStepInput, PersistStepOutput
+from letta_batch.contracts import PersistStepInput, PersistStepOutput, Shard
 from letta_batch.crashpoints import checkpoint
 from letta_batch.db.models_agents import AgentRow
 from letta_batch.db.models_batch import BatchJobAgentRow, LLMBatchItemRow, ToolExecutionRow
@@ -21,6 +21,7 @@ from letta_batch.repositories.keyset import next_chunk
 from letta_batch.repositories.messages import insert_messages
 from letta_batch.schemas import AgentRunStatus, ItemStepStatus, Message, StopReason
 from letta_batch.services.runtime import ServiceContext
+from letta_batch.services.shards import items_of
 from letta_batch.stepping.decide import Decision, DecisionAction
 from letta_batch.stepping.outcome import parse_result
 from letta_batch.stepping.step_messages import step_messages
@@ -50,6 +51,7 @@ async def persist_step(ctx: ServiceContext, arg: PersistStepInput) -> PersistSte
                 session,
                 select(*_ITEM_COLUMNS).where(
                     LLMBatchItemRow.llm_batch_id == arg.llm_batch_id,
+                    items_of(arg.shard),
                     LLMBatchItemRow.step_status.in_(
                         [
                             ItemStepStatus.decided.value,
@@ -69,11 +71,11 @@ async def persist_step(ctx: ServiceContext, arg: PersistStepInput) -> PersistSte
         await checkpoint("persist.after_commit")
         if not more:
             break
-    return await _settled_counts(ctx, arg.llm_batch_id, out)
+    return await _settled_counts(ctx, arg.llm_batch_id, arg.shard, out)
 
 
 async def _settled_counts(
-    ctx: ServiceContext, llm_batch_id: str, out: PersistStepOutput
+    ctx: ServiceContext, llm_batch_id: str, shard: Shard, out: PersistStepOutput
 ) -> PersistStepOutput:
     """Agent outcomes of this step as stored, so a retry after a crash reports the same."""
     async with ctx.session_factory() as session:
@@ -85,7 +87,7 @@ async def _settled_counts(
                     (LLMBatchItemRow.letta_batch_job_id == BatchJobAgentRow.job_id)
                     & (LLMBatchItemRow.agent_id == BatchJobAgentRow.agent_id),
                 )
-                .where(LLMBatchItemRow.llm_batch_id == llm_batch_id)
+                .where(LLMBatchItemRow.llm_batch_id == llm_batch_id, items_of(shard))
                 .group_by(BatchJobAgentRow.status)
             )
         ).all()

@@ -20,6 +20,7 @@ from letta_batch.contracts import (
     LLMBatchRef,
     RecordToolFailureInput,
     RunToolsOutput,
+    Shard,
 )
 from letta_batch.crashpoints import checkpoint
 from letta_batch.db.models_agents import AgentRow, AgentToolRow, ToolRow
@@ -28,6 +29,7 @@ from letta_batch.repositories.rows import tool_from_row
 from letta_batch.schemas import ToolExecutionPolicy, ToolType
 from letta_batch.schemas.enums import BUILTIN_TOOL_TYPES
 from letta_batch.services.runtime import NonRetryable, ServiceContext
+from letta_batch.services.shards import items_of
 from letta_batch.tools.builtin.executor import BuiltinCall, execute_builtin_calls
 from letta_batch.tools.results import ToolResult
 from letta_batch.tools.sandbox import run_custom_tool as run_in_sandbox
@@ -45,7 +47,7 @@ def idempotency_key(batch_item_id: str, tool_call_id: str) -> str:
     return f"{batch_item_id}:{tool_call_id}"
 
 
-def _pending_in_batch(llm_batch_id: str) -> Any:
+def _pending_in_batch(llm_batch_id: str, shard: Shard | None = None) -> Any:
     return (
         select(ToolExecutionRow, ToolRow.tool_type, AgentRow.timezone, LLMBatchItemRow.step)
         .join(LLMBatchItemRow, LLMBatchItemRow.id == ToolExecutionRow.batch_item_id)
@@ -55,7 +57,11 @@ def _pending_in_batch(llm_batch_id: str) -> Any:
             ToolRow,
             (ToolRow.id == AgentToolRow.tool_id) & (ToolRow.name == ToolExecutionRow.tool_name),
         )
-        .where(LLMBatchItemRow.llm_batch_id == llm_batch_id, ToolExecutionRow.status == "pending")
+        .where(
+            LLMBatchItemRow.llm_batch_id == llm_batch_id,
+            items_of(shard or Shard()),
+            ToolExecutionRow.status == "pending",
+        )
     )
 
 
@@ -65,7 +71,7 @@ async def run_builtin_tools(ctx: ServiceContext, ref: LLMBatchRef) -> RunToolsOu
         async with ctx.session_factory.begin() as session:
             rows = (
                 await session.execute(
-                    _pending_in_batch(ref.llm_batch_id)
+                    _pending_in_batch(ref.llm_batch_id, ref.shard)
                     .where(ToolRow.tool_type.in_(_BUILTIN_TYPES))
                     .order_by(ToolExecutionRow.id)
                     .limit(BUILTIN_CHUNK + 1)  # one more tells whether another round is needed

@@ -25,10 +25,16 @@ class PlannedPart:
 
 
 class PartPlanner:
-    """Assigns each request of a step to a part (a provider batch), in order."""
+    """Assigns each request of a step to a part (a provider batch), in order.
 
-    def __init__(self, limits: BatchLimits) -> None:
+    Parts are numbered ``first``, ``first + stride``, …: a step built by several shards
+    interleaves their numbers (shard ``i`` of ``n`` uses ``first=i, stride=n``).
+    """
+
+    def __init__(self, limits: BatchLimits, *, first: int = 0, stride: int = 1) -> None:
         self.limits = limits
+        self.first = first
+        self.stride = stride
         self._parts: list[PlannedPart] = []
         self._count = 0
         self._bytes = limits.body_overhead
@@ -44,7 +50,7 @@ class PartPlanner:
             self._close()
         self._count += 1
         self._bytes += size
-        return len(self._parts)
+        return self._number(len(self._parts))
 
     def oversize_reason(self, params_bytes: int) -> str:
         return (
@@ -58,7 +64,10 @@ class PartPlanner:
             self._close()
         return list(self._parts)
 
+    def _number(self, index: int) -> int:
+        return self.first + self.stride * index
+
     def _close(self) -> None:
-        self._parts.append(PlannedPart(len(self._parts), self._count, self._bytes))
+        self._parts.append(PlannedPart(self._number(len(self._parts)), self._count, self._bytes))
         self._count = 0
         self._bytes = self.limits.body_overhead

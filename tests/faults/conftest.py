@@ -7,7 +7,7 @@ batches created, messages written and duplicates found (``pytest_terminal_summar
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,9 @@ from letta_batch.db.models_batch import (
     LLMBatchJobRow,
     LLMBatchPartRow,
 )
+from letta_batch.providers.emulator import EmulatorServer
 from letta_batch.services.runtime import ServiceContext
+from tests.faults.small_batches import PROVIDER_MAX, small_batch_emulator, split_context
 from tests.workflows.conftest import emulator, new_worker, service_ctx, temporal_env
 from tests.workflows.scenario import admin_batches
 
@@ -86,6 +88,28 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(stats.line())
 
 
+@pytest.fixture(scope="module")
+def small_emulator() -> Iterator[EmulatorServer]:
+    """An emulator that takes at most ``PROVIDER_MAX`` requests per batch."""
+    yield from small_batch_emulator(0.0)
+
+
+@pytest.fixture(scope="module")
+def stuck_small_emulator() -> Iterator[EmulatorServer]:
+    """The same, with batches that stay ``in_progress`` until cancelled."""
+    yield from small_batch_emulator(1e10)
+
+
+@pytest.fixture
+async def split_ctx(pg_url: str, small_emulator: EmulatorServer) -> AsyncIterator[ServiceContext]:
+    """Services that split steps into parts of ``PROVIDER_MAX`` requests."""
+    ctx = split_context(pg_url, small_emulator, PROVIDER_MAX)
+    try:
+        yield ctx
+    finally:
+        await ctx.aclose()
+
+
 @pytest.fixture
 def suite_stats(request: pytest.FixtureRequest) -> SuiteStats:
     """The figures of the requesting test's suite (tests add batches, messages, duplicates)."""
@@ -102,6 +126,7 @@ async def run_job(
     *,
     max_steps: int = 4,
     during: Callable[[str], Awaitable[Any]] | None = None,
+    shards: int | None = None,
 ) -> tuple[str, BatchJobResult]:
     """Submit one job, run a worker until it ends; ``during(job_id)`` runs alongside."""
     client = LettaBatchClient(env.client, ctx)
@@ -109,6 +134,7 @@ async def run_job(
         {"requests": [{"agent_id": a, "input": f"Hello {i}"} for i, a in enumerate(agent_ids)]},
         max_steps=max_steps,
         poll=FAST_POLL,
+        shards=shards,
     )
     async with new_worker(env.client, ctx):
         waiter = asyncio.ensure_future(client.wait(job.job_id))

@@ -8,7 +8,6 @@ and cancelled on its own; a refused part fails only its own agents.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from rich.console import Console
@@ -17,9 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from letta_batch.cli.render import status_table
 from letta_batch.client import LettaBatchClient
-from letta_batch.config import Settings
 from letta_batch.contracts import BuildRequestsInput, JobRef, LLMBatchRef
-from letta_batch.db.engine import create_engine
 from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchPartRow
 from letta_batch.providers.emulator import EmulatorServer
 from letta_batch.services import build, collect, jobs, poll, send, submit
@@ -31,6 +28,13 @@ from tests.faults.conftest import (
     run_job,
     set_faults,
 )
+from tests.faults.small_batches import (
+    PROVIDER_MAX,
+    five_agent_rules,
+    five_agents,
+    part_sizes,
+    split_context,
+)
 from tests.workflows.scenario import (
     admin_batches,
     clear_scenario,
@@ -38,90 +42,7 @@ from tests.workflows.scenario import (
     load_agents,
     set_scenario,
     suffix,
-    tool,
-    two_step_rules,
 )
-
-#: Requests one emulated provider batch accepts.
-PROVIDER_MAX = 2
-
-
-def _emulator(processing_seconds: float) -> Iterator[EmulatorServer]:
-    server = EmulatorServer(
-        host="127.0.0.1", port=0, processing_seconds=processing_seconds, max_requests=PROVIDER_MAX
-    )
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def small_emulator() -> Iterator[EmulatorServer]:
-    yield from _emulator(0.0)
-
-
-@pytest.fixture(scope="module")
-def stuck_small_emulator() -> Iterator[EmulatorServer]:
-    """Batches stay ``in_progress`` until cancelled."""
-    yield from _emulator(1e10)
-
-
-async def _ctx(pg_url: str, emu: EmulatorServer, max_requests: int | None) -> ServiceContext:
-    settings = Settings(
-        database_url=pg_url,
-        anthropic_base_url=emu.base_url,
-        task_queue=f"tq-split-{suffix()}",
-        batch_max_requests=max_requests,
-    )
-    return ServiceContext(engine=create_engine(pg_url), settings=settings)
-
-
-@pytest.fixture
-async def split_ctx(pg_url: str, small_emulator: EmulatorServer) -> AsyncIterator[ServiceContext]:
-    ctx = await _ctx(pg_url, small_emulator, PROVIDER_MAX)
-    try:
-        yield ctx
-    finally:
-        await ctx.aclose()
-
-
-async def _five_agents(ctx: ServiceContext) -> list[str]:
-    """heart, child, cond (see `definitions`) and two agents that reply once."""
-    org = ctx.settings.organization_id
-    return list((await load_agents(ctx, org, definitions(suffix(), extra_agents=2))).values())
-
-
-def _rules(heart: str, child: str, cond: str, *bulk: str) -> list[dict]:
-    """`two_step_rules` for heart and child, one reply each for cond and the bulk agents."""
-    return [
-        *(tool(b, 0, "send_message", message="Hi.", request_heartbeat=False) for b in bulk),
-        *two_step_rules(heart, child),
-        tool(cond, 0, "send_message", message="Calm.", request_heartbeat=False),
-    ]
-
-
-async def _part_sizes(ctx: ServiceContext, job_id: str) -> list[list[int]]:
-    """Request count of every part, per step."""
-    async with ctx.session_factory() as session:
-        rows = (
-            await session.execute(
-                select(LLMBatchItemRow.step, LLMBatchItemRow.part, LLMBatchPartRow.request_count)
-                .join(
-                    LLMBatchPartRow,
-                    (LLMBatchPartRow.llm_batch_id == LLMBatchItemRow.llm_batch_id)
-                    & (LLMBatchPartRow.part == LLMBatchItemRow.part),
-                )
-                .where(LLMBatchItemRow.letta_batch_job_id == job_id)
-                .distinct()
-                .order_by(LLMBatchItemRow.step, LLMBatchItemRow.part)
-            )
-        ).all()
-    steps: dict[int, list[int]] = {}
-    for step, _part, count in rows:
-        steps.setdefault(step, []).append(count)
-    return [steps[s] for s in sorted(steps)]
 
 
 @pytest.mark.parametrize(
@@ -134,9 +55,9 @@ async def test_a_step_over_the_provider_limit_is_sent_as_parts(
     suite_stats: SuiteStats,
     faults: str,
 ) -> None:
-    agents = await _five_agents(split_ctx)
+    agents = await five_agents(split_ctx)
     heart, child, cond, *bulk = agents
-    set_scenario(small_emulator.base_url, _rules(heart, child, cond, *bulk))
+    set_scenario(small_emulator.base_url, five_agent_rules(heart, child, cond, *bulk))
     if faults:
         set_faults(small_emulator.base_url, faults)
     try:
@@ -154,7 +75,7 @@ async def test_a_step_over_the_provider_limit_is_sent_as_parts(
         **{b: ("completed", "terminal_tool", 1) for b in bulk},
     }
     # Step 0: 5 requests in parts of 2, 2, 1; step 1: heart and child, one part.
-    assert await _part_sizes(split_ctx, job_id) == [[2, 2, 1], [2]]
+    assert await part_sizes(split_ctx, job_id) == [[2, 2, 1], [2]]
     assert audit.provider_batches == 4 and audit.duplicates == 0
     assert {heart: 7, child: 7, cond: 4}.items() <= audit.messages.items()
     assert audit.request_counts[0] == {
@@ -169,9 +90,9 @@ async def test_without_splitting_the_provider_refuses_the_step(
     suite_stats: SuiteStats,
 ) -> None:
     """What splitting prevents: one 5-request batch is refused and every agent fails."""
-    ctx = await _ctx(pg_url, small_emulator, None)
+    ctx = split_context(pg_url, small_emulator, None)
     try:
-        agents = await _five_agents(ctx)
+        agents = await five_agents(ctx)
         job_id, _ = await run_job(temporal_env, ctx, agents)
         audit = await audit_job(ctx, small_emulator.base_url, job_id, suite_stats)
     finally:
@@ -188,17 +109,17 @@ async def test_a_refused_part_fails_only_its_own_agents(
     suite_stats: SuiteStats,
 ) -> None:
     # Parts of 3 and 2: the provider refuses the first (3 > 2) and accepts the second.
-    ctx = await _ctx(pg_url, small_emulator, PROVIDER_MAX + 1)
+    ctx = split_context(pg_url, small_emulator, PROVIDER_MAX + 1)
     try:
-        agents = await _five_agents(ctx)
+        agents = await five_agents(ctx)
         heart, child, cond, *bulk = agents
-        set_scenario(small_emulator.base_url, _rules(heart, child, cond, *bulk))
+        set_scenario(small_emulator.base_url, five_agent_rules(heart, child, cond, *bulk))
         try:
             job_id, result = await run_job(temporal_env, ctx, agents)
         finally:
             clear_scenario(small_emulator.base_url)
         audit = await audit_job(ctx, small_emulator.base_url, job_id, suite_stats)
-        sizes = await _part_sizes(ctx, job_id)
+        sizes = await part_sizes(ctx, job_id)
     finally:
         await ctx.aclose()
     assert sizes == [[3, 2]]
@@ -214,10 +135,10 @@ async def test_a_refused_part_fails_only_its_own_agents(
 async def test_cancel_cancels_every_part_and_collect_reads_them_all(
     temporal_env: WorkflowEnvironment, pg_url: str, stuck_small_emulator: EmulatorServer
 ) -> None:
-    ctx = await _ctx(pg_url, stuck_small_emulator, PROVIDER_MAX)
+    ctx = split_context(pg_url, stuck_small_emulator, PROVIDER_MAX)
     try:
         org = ctx.settings.organization_id
-        agents = await _five_agents(ctx)
+        agents = await five_agents(ctx)
         job = await submit.submit_batch(
             ctx, org, {"requests": [{"agent_id": a, "input": "hi"} for a in agents]}, max_steps=2
         )
@@ -269,7 +190,7 @@ async def test_cancel_cancels_every_part_and_collect_reads_them_all(
 async def test_an_agent_too_large_for_any_batch_fails_alone(
     pg_url: str, small_emulator: EmulatorServer
 ) -> None:
-    ctx = await _ctx(pg_url, small_emulator, None)
+    ctx = split_context(pg_url, small_emulator, None)
     ctx.settings.batch_max_bytes = 30_000
     try:
         org = ctx.settings.organization_id

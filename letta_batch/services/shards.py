@@ -1,0 +1,38 @@
+"""Which items, agents and parts belong to one shard of a step (see ``contracts.Shard``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, true
+
+from letta_batch.contracts import Shard
+from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchPartRow
+
+T = TypeVar("T")
+
+
+def items_of(shard: Shard) -> ColumnElement[bool]:
+    """SQL condition: the item belongs to ``shard`` (always true for a single shard)."""
+    if shard.count == 1:
+        return true()
+    return (LLMBatchItemRow.part % shard.count) == shard.index
+
+
+def parts_of(shard: Shard) -> ColumnElement[bool]:
+    """SQL condition: the provider batch (part) belongs to ``shard``."""
+    if shard.count == 1:
+        return true()
+    return (LLMBatchPartRow.part % shard.count) == shard.index
+
+
+def owns_part(shard: Shard, part: int) -> bool:
+    return part % shard.count == shard.index
+
+
+def agents_of(shard: Shard, agent_ids: Sequence[T]) -> list[T]:
+    """The shard's contiguous slice of the step's agents (in position order): slices differ
+    in length by at most one and together hold every agent once."""
+    n = len(agent_ids)
+    return list(agent_ids[shard.index * n // shard.count : (shard.index + 1) * n // shard.count])

@@ -1,0 +1,76 @@
+"""An emulator that takes at most 2 requests per batch, and the 5-agent job the split-step
+and sharded-step tests run on it (as Anthropic takes at most 100,000 requests per batch)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import select
+
+from letta_batch.config import Settings
+from letta_batch.db.engine import create_engine
+from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchPartRow
+from letta_batch.providers.emulator import EmulatorServer
+from letta_batch.services.runtime import ServiceContext
+from tests.workflows.scenario import definitions, load_agents, suffix, tool, two_step_rules
+
+#: Requests one emulated provider batch accepts.
+PROVIDER_MAX = 2
+
+
+def small_batch_emulator(processing_seconds: float) -> Iterator[EmulatorServer]:
+    server = EmulatorServer(
+        host="127.0.0.1", port=0, processing_seconds=processing_seconds, max_requests=PROVIDER_MAX
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def split_context(pg_url: str, emu: EmulatorServer, max_requests: int | None) -> ServiceContext:
+    settings = Settings(
+        database_url=pg_url,
+        anthropic_base_url=emu.base_url,
+        task_queue=f"tq-split-{suffix()}",
+        batch_max_requests=max_requests,
+    )
+    return ServiceContext(engine=create_engine(pg_url), settings=settings)
+
+
+async def five_agents(ctx: ServiceContext) -> list[str]:
+    """heart, child, cond (see `definitions`) and two agents that reply once."""
+    org = ctx.settings.organization_id
+    return list((await load_agents(ctx, org, definitions(suffix(), extra_agents=2))).values())
+
+
+def five_agent_rules(heart: str, child: str, cond: str, *bulk: str) -> list[dict]:
+    """`two_step_rules` for heart and child, one reply each for cond and the bulk agents."""
+    return [
+        *(tool(b, 0, "send_message", message="Hi.", request_heartbeat=False) for b in bulk),
+        *two_step_rules(heart, child),
+        tool(cond, 0, "send_message", message="Calm.", request_heartbeat=False),
+    ]
+
+
+async def part_sizes(ctx: ServiceContext, job_id: str) -> list[list[int]]:
+    """Request count of every part, per step, in part order."""
+    async with ctx.session_factory() as session:
+        rows = (
+            await session.execute(
+                select(LLMBatchItemRow.step, LLMBatchItemRow.part, LLMBatchPartRow.request_count)
+                .join(
+                    LLMBatchPartRow,
+                    (LLMBatchPartRow.llm_batch_id == LLMBatchItemRow.llm_batch_id)
+                    & (LLMBatchPartRow.part == LLMBatchItemRow.part),
+                )
+                .where(LLMBatchItemRow.letta_batch_job_id == job_id)
+                .distinct()
+                .order_by(LLMBatchItemRow.step, LLMBatchItemRow.part)
+            )
+        ).all()
+    steps: dict[int, list[int]] = {}
+    for step, _part, count in rows:
+        steps.setdefault(step, []).append(count)
+    return [steps[s] for s in sorted(steps)]

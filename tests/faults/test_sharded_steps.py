@@ -1,0 +1,148 @@
+"""Steps whose phases are split over several concurrent activities (shards), end to end.
+
+A job started with ``shards=n`` runs build, collect, decide, built-in tools and persist as n
+activities per step, each on its slice of the agents, so n worker processes share a step.
+The agents must end exactly as in an unsharded job (same outcomes, same messages), with one
+provider batch per part and nothing written twice, also when the provider loses a create
+response or a shard's activity runs again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+from temporalio.testing import WorkflowEnvironment
+
+from letta_batch.contracts import BuildRequestsInput, JobRef, Shard
+from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow, LLMBatchPartRow
+from letta_batch.providers.emulator import EmulatorServer
+from letta_batch.services import build, jobs, submit
+from letta_batch.services.runtime import ServiceContext
+from tests.faults.conftest import (
+    SuiteStats,
+    audit_job,
+    clear_faults,
+    history,
+    run_job,
+    set_faults,
+)
+from tests.faults.small_batches import five_agent_rules, five_agents, part_sizes
+from tests.workflows.scenario import clear_scenario, set_scenario
+
+#: The phases a step runs once per shard.
+SHARDED = ("build_requests", "collect_results", "apply_decisions", "persist_step")
+
+
+async def _activities(env: WorkflowEnvironment, job_id: str) -> Counter[str]:
+    """Activities the job's workflow scheduled, by name."""
+    return Counter(
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in await history(env, job_id)
+        if e.HasField("activity_task_scheduled_event_attributes")
+    )
+
+
+@pytest.mark.parametrize(
+    ("shards", "sizes"),
+    [
+        # 5 agents over 2 shards: slices of 2 and 3; shard 0 owns parts 0, 2, …, shard 1
+        # parts 1, 3, … (at most 2 requests each). Step 1 has heart and child, one each.
+        pytest.param(2, [[2, 2, 1], [1, 1]], id="2-shards"),
+        # 3 shards: slices of 1, 2, 2 at step 0; at step 1 shard 0 has nobody.
+        pytest.param(3, [[1, 2, 2], [1, 1]], id="3-shards"),
+    ],
+)
+@pytest.mark.parametrize(
+    "faults", [pytest.param("", id="no-fault"), pytest.param("create:lost:times=1", id="lost")]
+)
+async def test_a_sharded_job_ends_as_an_unsharded_one(
+    temporal_env: WorkflowEnvironment,
+    split_ctx: ServiceContext,
+    small_emulator: EmulatorServer,
+    suite_stats: SuiteStats,
+    shards: int,
+    sizes: list[list[int]],
+    faults: str,
+) -> None:
+    agents = await five_agents(split_ctx)
+    heart, child, cond, *bulk = agents
+    set_scenario(small_emulator.base_url, five_agent_rules(heart, child, cond, *bulk))
+    if faults:
+        set_faults(small_emulator.base_url, faults)
+    try:
+        job_id, result = await run_job(temporal_env, split_ctx, agents, shards=shards)
+    finally:
+        fired = clear_faults(small_emulator.base_url)
+        clear_scenario(small_emulator.base_url)
+    assert all(r["times_remaining"] == 0 for r in fired), fired
+    audit = await audit_job(split_ctx, small_emulator.base_url, job_id, suite_stats)
+    # The same outcomes and messages as test_a_step_over_the_provider_limit_is_sent_as_parts.
+    assert result.status == audit.status == "completed", audit
+    assert audit.agents == {
+        heart: ("completed", "terminal_tool", 2),
+        child: ("completed", "terminal_tool", 2),
+        cond: ("completed", "terminal_tool", 1),
+        **{b: ("completed", "terminal_tool", 1) for b in bulk},
+    }
+    assert {heart: 7, child: 7, cond: 4}.items() <= audit.messages.items()
+    assert audit.duplicates == 0
+    assert await part_sizes(split_ctx, job_id) == sizes
+    assert audit.provider_batches == sum(len(step) for step in sizes)
+    assert audit.request_counts[0] == {
+        "processing": 0, "succeeded": 5, "errored": 0, "canceled": 0, "expired": 0,
+    }  # fmt: skip
+    scheduled = await _activities(temporal_env, job_id)
+    # Two steps: each sharded phase ran once per shard per step; send once per step.
+    assert {name: scheduled[name] for name in SHARDED} == dict.fromkeys(SHARDED, 2 * shards)
+    assert scheduled["send_batch"] == 2, scheduled
+    # Built-in tools run in both steps (conversation_search, then send_message), per shard.
+    assert scheduled["run_builtin_tools"] == 2 * shards
+
+
+async def test_a_shard_built_again_returns_what_it_built_and_writes_nothing(
+    split_ctx: ServiceContext,
+) -> None:
+    ctx = split_ctx
+    org = ctx.settings.organization_id
+    agents = await five_agents(ctx)
+    job = await submit.submit_batch(
+        ctx, org, {"requests": [{"agent_id": a, "input": "hi"} for a in agents]}, max_steps=2
+    )
+    await jobs.start_job(ctx, JobRef(job_id=job.job_id, organization_id=org))
+
+    def shard(index: int) -> BuildRequestsInput:
+        return BuildRequestsInput(
+            job_id=job.job_id,
+            organization_id=org,
+            step=0,
+            max_steps=2,
+            shard=Shard(index=index, count=2),
+        )
+
+    second = await build.build_requests(ctx, shard(1))  # shards may finish in any order
+    first = await build.build_requests(ctx, shard(0))
+    again = await build.build_requests(ctx, shard(1))  # a retry after a lost completion
+    assert (first.request_count, second.request_count) == (2, 3)
+    assert again == second
+    async with ctx.session_factory() as session:
+        step = await session.get(LLMBatchJobRow, first.llm_batch_id)
+        items = (
+            await session.execute(
+                select(LLMBatchItemRow.part, func.count())
+                .where(LLMBatchItemRow.llm_batch_id == first.llm_batch_id)
+                .group_by(LLMBatchItemRow.part)
+                .order_by(LLMBatchItemRow.part)
+            )
+        ).all()
+        parts = (
+            await session.scalars(
+                select(LLMBatchPartRow.part)
+                .where(LLMBatchPartRow.llm_batch_id == first.llm_batch_id)
+                .order_by(LLMBatchPartRow.part)
+            )
+        ).all()
+    assert step is not None and step.request_count == 5
+    assert [tuple(r) for r in items] == [(0, 2), (1, 2), (3, 1)]
+    assert list(parts) == [0, 1, 3]
