@@ -6,11 +6,13 @@ Prints one table row per run. The worker runs in this process (its SQL statement
 counted on its engine; peak RSS is this process's from job start to end, so it includes the
 small driver but not the loading of the agent definitions: see peak_rss.py); the
 emulator runs as a separate process so its work does not count as orchestration.
-Phase times are summed from the activities' start/complete events in the histories;
+Phase times are the time covered by the activities' scheduled→completed spans in the
+histories (a sharded phase's concurrent activities count once);
 "overhead/step" is everything but durable-timer waits and the provider's processing: the
-phases' sum less the time the emulator spent accepting the create calls once their bodies had
-arrived (column "accept": decoding and validating up to 256 MB of JSON is the provider's work,
-not ours; the emulator measures it and reports it in its admin API);
+phases' sum less the emulator's own work on the job's batches (column "provider": accepting
+each create call once its body has arrived, i.e. decoding and validating up to 256 MB of JSON,
+plus the CPU time of rendering the results files; the emulator measures both and reports them
+in its admin API);
 "handoff" is the longest time from a provider batch ending to the next step's batch being
 created (the poll interval here is 1 s).
 """
@@ -19,9 +21,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from datetime import datetime
@@ -71,8 +77,63 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _start_extra_workers(
+    env: WorkflowEnvironment, emulator_url: str, database_url: str, task_queue: str, count: int
+) -> list[tuple[subprocess.Popen[bytes], Path]]:
+    """``count`` worker processes besides the in-process one (bench/worker_process.py)."""
+    started = []
+    for i in range(count):
+        stats = Path(tempfile.gettempdir()) / f"lbbench-worker-{os.getpid()}-{i}.json"
+        stats.unlink(missing_ok=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "worker_process.py"),
+                "--address",
+                env.client.service_client.config.target_host,
+                "--task-queue",
+                task_queue,
+                "--database-url",
+                database_url,
+                "--anthropic-base-url",
+                emulator_url,
+                "--stats",
+                str(stats),
+            ],
+            cwd=ROOT,
+        )
+        started.append((proc, stats))
+    for proc, stats in started:
+        for _ in range(600):
+            if stats.exists() or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        if not stats.exists():
+            raise RuntimeError(f"worker process {proc.pid} did not start")
+    return started
+
+
+def _stop_extra_workers(started: list[tuple[subprocess.Popen[bytes], Path]]) -> tuple[int, float]:
+    """Stop them; (SQL statements, summed peak RSS MiB) they report."""
+    sql, rss = 0, 0.0
+    for proc, _ in started:
+        proc.send_signal(signal.SIGTERM)
+    for proc, stats in started:
+        proc.wait(timeout=60)
+        reported = json.loads(stats.read_text() or "{}")
+        stats.unlink(missing_ok=True)
+        sql += int(reported.get("sql", 0))
+        rss += float(reported.get("rss_mib", 0.0))
+    return sql, rss
+
+
 async def run_one(
-    env: WorkflowEnvironment, emulator_url: str, n: int, steps: int, fleet: str
+    env: WorkflowEnvironment,
+    emulator_url: str,
+    n: int,
+    steps: int,
+    fleet: str,
+    processes: int = 1,
 ) -> dict[str, object]:
     name, url = await create_database(SCRATCH_PREFIX)
     settings = Settings(database_url=url, anthropic_base_url=emulator_url, task_queue=f"bench-{n}")
@@ -83,18 +144,43 @@ async def run_one(
                 session, settings.organization_id, agents(n, name, fleet)
             )
         client = LettaBatchClient(env.client, ctx)
-        job = await client.submit(
-            {"requests": [{"agent_id": a, "input": "hi"} for a in loaded.agent_ids.values()]},
-            max_steps=steps,
-            poll=PollSettings(initial_seconds=1, factor=1.0, max_seconds=1),
-        )
-        peak_rss.start_window()  # from here on: the worker's memory, not the set-up's
-        started = time.monotonic()
-        with StatementCounter(ctx.engine) as counter:
-            async with new_worker(env.client, ctx, max_concurrent_activities=4):
-                result = await client.wait(job.job_id)
-        wall = time.monotonic() - started
+        extra = _start_extra_workers(env, emulator_url, url, settings.task_queue, processes - 1)
+        # With several processes each takes one activity at a time, so that a step's shards
+        # run in different processes (one core each).
+        slots = 1 if processes > 1 else 4
+        try:
+            with StatementCounter(ctx.engine) as counter:
+                async with new_worker(
+                    env.client,
+                    ctx,
+                    max_concurrent_activities=slots,
+                    disable_eager_activity_execution=processes > 1,
+                ):
+                    await asyncio.sleep(1)  # every worker polling before the job starts
+                    # The client has an engine of its own: only the workers' SQL is counted.
+                    submitter = ServiceContext(engine=create_engine(url), settings=settings)
+                    try:
+                        job = await LettaBatchClient(env.client, submitter).submit(
+                            {
+                                "requests": [
+                                    {"agent_id": a, "input": "hi"}
+                                    for a in loaded.agent_ids.values()
+                                ]
+                            },
+                            max_steps=steps,
+                            poll=PollSettings(initial_seconds=1, factor=1.0, max_seconds=1),
+                            shards=processes,
+                        )
+                    finally:
+                        await submitter.aclose()
+                    peak_rss.start_window()  # from here on: the worker's memory, not set-up's
+                    started = time.monotonic()
+                    result = await client.wait(job.job_id)
+                    wall = time.monotonic() - started
+        finally:
+            extra_sql, extra_rss = _stop_extra_workers(extra)
         phases: dict[str, float] = defaultdict(float)
+        spans: dict[str, list[tuple[float, float]]] = defaultdict(list)
         events = size = runs = 0
         async for wf in env.client.list_workflows(f"WorkflowId = '{workflow_id_for(job.job_id)}'"):
             history = await env.client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history()
@@ -113,15 +199,19 @@ async def run_one(
                     kind, t0 = started_at[
                         e.activity_task_completed_event_attributes.scheduled_event_id
                     ]
-                    phases[PHASES.get(kind, "other")] += e.event_time.ToDatetime().timestamp() - t0
+                    spans[PHASES.get(kind, "other")].append(
+                        (t0, e.event_time.ToDatetime().timestamp())
+                    )
+        for phase, intervals in spans.items():
+            phases[phase] = _covered_seconds(intervals)
         handoff = await _handoff_seconds(ctx, job.job_id)
         request_kb = await _mean_request_kb(ctx, job.job_id)
         batches = await _provider_batches(ctx, job.job_id)
-        accept = await _accept_seconds(ctx, job.job_id, emulator_url)
+        provider = await _provider_seconds(ctx, job.job_id, emulator_url)
     finally:
         await ctx.aclose()
         await drop_database(name, SCRATCH_PREFIX)
-    overhead = (sum(v for k, v in phases.items() if k != "other") - accept) / steps
+    overhead = (sum(v for k, v in phases.items() if k != "other") - provider) / steps
     return {
         "agents": n,
         "fleet": fleet,
@@ -131,16 +221,27 @@ async def run_one(
         "status": result.status,
         "wall": wall,
         **{p: phases.get(p, 0.0) for p in PHASES.values()},
-        "accept": accept,
+        "provider": provider,
         "overhead": overhead,
         "agent_steps_s": n * result.steps / wall,
-        "sql_step": counter.count / steps,
+        "sql_step": (counter.count + extra_sql) / steps,
         "events_step": events / steps,
         "kb_step": size / steps / 1024,
         "runs": runs,
         "handoff_s": handoff,
-        "rss_mb": peak_rss.peak_mib(),
+        "processes": processes,
+        "rss_mb": peak_rss.peak_mib() + extra_rss,
     }
+
+
+def _covered_seconds(intervals: list[tuple[float, float]]) -> float:
+    """Time covered by the intervals: a sharded phase's concurrent activities count once."""
+    total, end = 0.0, float("-inf")
+    for start, stop in sorted(intervals):
+        if stop > end:
+            total += stop - max(start, end)
+            end = stop
+    return total
 
 
 async def _provider_batches(ctx: ServiceContext, job_id: str) -> str:
@@ -158,8 +259,9 @@ async def _provider_batches(ctx: ServiceContext, job_id: str) -> str:
     return "+".join(str(n) for _, n in rows)
 
 
-async def _accept_seconds(ctx: ServiceContext, job_id: str, emulator_url: str) -> float:
-    """Seconds the emulator spent accepting this job's create calls (summed over batches)."""
+async def _provider_seconds(ctx: ServiceContext, job_id: str, emulator_url: str) -> float:
+    """Seconds the emulator spent on this job's batches: accepting the create calls and the
+    CPU time of rendering their results (summed over batches)."""
     async with ctx.session_factory() as session:
         ids = set(
             (
@@ -173,7 +275,11 @@ async def _accept_seconds(ctx: ServiceContext, job_id: str, emulator_url: str) -
     async with httpx.AsyncClient(timeout=60) as http:
         listed = await http.get(f"{emulator_url}/_admin/batches", params={"requests": "false"})
     listed.raise_for_status()
-    return sum(b.get("accept_seconds", 0.0) for b in listed.json()["data"] if b["id"] in ids)
+    return sum(
+        b.get("accept_seconds", 0.0) + b.get("results_seconds", 0.0)
+        for b in listed.json()["data"]
+        if b["id"] in ids
+    )
 
 
 async def _mean_request_kb(ctx: ServiceContext, job_id: str) -> float:
@@ -245,7 +351,7 @@ def start_emulator(fleet: str) -> tuple[subprocess.Popen[bytes], str]:
     return proc, url
 
 
-async def main(sizes: list[int], steps: int, emulator_url: str, fleet: str) -> None:
+async def main(sizes: list[int], steps: int, emulator_url: str, fleet: str, processes: int) -> None:
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=temporal_binary(),
@@ -254,7 +360,7 @@ async def main(sizes: list[int], steps: int, emulator_url: str, fleet: str) -> N
     rows = []
     try:
         for n in sizes:
-            rows.append(await run_one(env, emulator_url, n, steps, fleet))
+            rows.append(await run_one(env, emulator_url, n, steps, fleet, processes))
     finally:
         await env.shutdown()
     table = Table(title=f"letta-batch job benchmark ({steps} steps, emulator at 0 s processing)")
@@ -267,7 +373,7 @@ async def main(sizes: list[int], steps: int, emulator_url: str, fleet: str) -> N
         "status",
         "wall",
         *PHASES.values(),
-        "accept",
+        "provider",
         "overhead",
         "agent_steps_s",
         "sql_step",
@@ -275,6 +381,7 @@ async def main(sizes: list[int], steps: int, emulator_url: str, fleet: str) -> N
         "kb_step",
         "runs",
         "handoff_s",
+        "processes",
         "rss_mb",
     ]
     for c in cols:
@@ -289,11 +396,17 @@ if __name__ == "__main__":
     parser.add_argument("--agents", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--fleet", choices=FLEETS, default="letta", help="see bench/fleet.py")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="worker processes; the job runs with as many shards (LETTA_BATCH_SHARDS)",
+    )
     args = parser.parse_args()
     emulator, url = start_emulator(args.fleet)
     try:
         tune_gc()  # as worker.py does
-        asyncio.run(main(args.agents, args.steps, url, args.fleet))
+        asyncio.run(main(args.agents, args.steps, url, args.fleet, args.processes))
     finally:
         emulator.terminate()
         emulator.wait(timeout=30)

@@ -5,7 +5,8 @@ No authentication, no faults. Endpoints:
 - `GET  /_admin/batches[?requests=false]` – every batch ever created, oldest first, deleted
   ones included: id, created_at, status, deleted, request_counts, custom_ids and per request
   `{custom_id, user_id, outcome}` (user_id = params.metadata.user_id), and `accept_seconds`
-  (time spent accepting the create call after its body arrived: the provider's own work).
+  (time spent accepting the create call after its body arrived) and `results_seconds` (CPU
+  time spent rendering its results): the provider's own work, which benchmarks set apart.
 - `GET  /_admin/batches/{id}` – one of those.
 - `POST /_admin/batches/{id}/end` – finish now (natural outcomes).
 - `POST /_admin/batches/{id}/expire` – finish now as expired; body `{"all": false}` expires

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -28,6 +29,15 @@ def shuffled_order(batch: Batch, seed: str) -> list[int]:
 
 def _render(renderer: RowRenderer, batch: Batch, params: list[bytes], idxs: list[int]) -> bytes:
     return b"".join(renderer.line(batch.custom_ids[i], params[i], batch.codes[i]) for i in idxs)
+
+
+def _render_timed(
+    renderer: RowRenderer, batch: Batch, params: list[bytes], idxs: list[int]
+) -> tuple[bytes, float]:
+    """The rows and the CPU seconds this thread spent rendering them (not waiting)."""
+    started = time.thread_time()
+    rows = _render(renderer, batch, params, idxs)
+    return rows, time.thread_time() - started
 
 
 async def stream_results(request: web.Request) -> web.StreamResponse:
@@ -63,7 +73,9 @@ async def stream_results(request: web.Request) -> web.StreamResponse:
         if not idxs:
             break
         # Rendering runs in a worker thread so a 100k-row stream does not starve the loop.
-        await resp.write(await loop.run_in_executor(None, _render, renderer, batch, params, idxs))
+        rows, cpu = await loop.run_in_executor(None, _render_timed, renderer, batch, params, idxs)
+        batch.results_seconds += cpu
+        await resp.write(rows)
         sent += len(idxs)
         if delay:
             await asyncio.sleep(delay)

@@ -44,6 +44,9 @@ class Batch:
     """Wall time the emulator spent accepting the create call once its body had arrived
     (decode, validate, store): the provider's own work, which benchmarks keep apart from
     the client's orchestration."""
+    results_seconds: float = 0.0
+    """CPU seconds spent rendering this batch's results files (every download counted): the
+    provider's own work, as ``accept_seconds``."""
     _fractions: array[float] | None = field(default=None, repr=False)
     _final_counts: dict[str, int] | None = field(default=None, repr=False)
 
@@ -234,6 +237,7 @@ class BatchStore:
             "deleted_at": rfc3339(batch.deleted_at), "ended_at": rfc3339(batch.ended_at),
             "request_counts": counts, "num_requests": len(batch.custom_ids),
             "accept_seconds": round(batch.accept_seconds, 6),
+            "results_seconds": round(batch.results_seconds, 6),
         }  # fmt: skip
         if requests:
             out["custom_ids"] = list(batch.custom_ids)

@@ -43,6 +43,7 @@ def test_create_returns_full_in_progress_batch(emu: EmulatorServer) -> None:
     listed = admin(emu, "GET", "/batches", params={"requests": "false"})["data"]
     (summary,) = [b for b in listed if b["id"] == body["id"]]
     assert 0 < summary["accept_seconds"] < 10
+    assert summary["results_seconds"] == 0  # nothing downloaded yet
     assert "requests" not in summary
 
 
@@ -224,6 +225,9 @@ def test_results_stream_is_strict_jsonl(emu: EmulatorServer, client: anthropic.A
     assert sorted(ids) == sorted(f"r-{i}" for i in range(600))
     assert ids != [f"r-{i}" for i in range(600)]  # shuffled …
     assert httpx.get(url).content == body  # … but stable
+    listed = admin(emu, "GET", "/batches", params={"requests": "false"})["data"]
+    (summary,) = [b for b in listed if b["id"] == batch.id]
+    assert summary["results_seconds"] > 0  # the rendering of both downloads, for benchmarks
 
 
 def test_x_api_key_and_beta_query_like_sdk_0x(emu: EmulatorServer) -> None:
