@@ -80,6 +80,9 @@ class HistoryScenario:
     min_runs: int = 1
     batch_max_requests: int | None = None
     """Requests per provider batch (``Settings.batch_max_requests``): small splits steps."""
+    shards: int | None = None
+    """Shards per step (``BatchJobInput.shards``): the heavy phases run as that many
+    concurrent activities."""
     expect_tool_attempts: int | None = None
     """Sandbox attempts the custom tool call must have taken (None: not checked)."""
 
@@ -167,6 +170,21 @@ SCENARIOS: list[HistoryScenario] = [
             say(ids["s3"], 0, "send_message", message="Hello."),
         ],
         batch_max_requests=2,
+        expect_agents={"completed": 3},
+    ),
+    HistoryScenario(
+        name="sharded_step",
+        description="three agents over two shards: build, collect, decide, built-in tools "
+        "and persist run as two concurrent activities per step; step 0's requests go out "
+        "as two provider batches (one per shard), step 1's as one",
+        agents=[_agent("h1"), _agent("h2"), _agent("h3")],
+        replies=lambda ids: [
+            say(ids["h1"], 0, "memory_insert", True, label="human", new_string="Likes tea."),
+            say(ids["h1"], 1, "send_message", message="Noted."),
+            say(ids["h2"], 0, "send_message", message="Hi."),
+            say(ids["h3"], 0, "send_message", message="Hello."),
+        ],
+        shards=2,
         expect_agents={"completed": 3},
     ),
     HistoryScenario(

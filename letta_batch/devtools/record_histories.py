@@ -144,6 +144,7 @@ async def _record(
                 max_steps=scenario.max_steps,
                 poll=FAST_POLL,
                 event_budget=scenario.event_budget,
+                shards=scenario.shards,
             )
             if scenario.cancel_in_poll:
                 await _cancel_when_polling(lb, job.job_id)

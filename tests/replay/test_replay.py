@@ -28,8 +28,8 @@ from workflows import BatchJobWorkflow, ToolFanoutWorkflow
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 FILES = sorted(HISTORIES.glob("*.json"))
-#: The scenarios issue 7 asks the corpus to cover (file stems start with these), and a
-#: step split over several provider batches (issue 8).
+#: The scenarios issue 7 asks the corpus to cover (file stems start with these), a step
+#: split over several provider batches and a step sharded over concurrent activities (issue 8).
 REQUIRED = (
     "one_step",
     "multi_step_heartbeats",
@@ -39,6 +39,7 @@ REQUIRED = (
     "custom_tool_retry",
     "requires_approval",
     "split_step",
+    "sharded_step",
 )
 TALLY: Counter[str] = Counter()
 
