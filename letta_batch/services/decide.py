@@ -67,8 +67,13 @@ async def apply_decisions(ctx: ServiceContext, arg: ApplyDecisionsInput) -> Appl
             after = items[-1].id
             tools = await _agent_tools(session, [i.agent_id for i in items])
             updates, executions = [], []
+            offered: dict[tuple[tuple[str, str], ...], list[str]] = {}
             for item in items:
-                decision = _decide_item(item, tools.get(item.agent_id, {}), arg.max_steps)
+                attached = tools.get(item.agent_id, {})
+                key = tuple(sorted(attached.items()))
+                if key not in offered:  # agents of a fleet share a handful of tool sets
+                    offered[key] = _offered(attached)
+                decision = _decide_item(item, offered[key], arg.max_steps)
                 _count(out, decision)
                 updates.append(_item_update(ctx, item, decision))
                 execution = _execution_row(ctx, item, decision, tools.get(item.agent_id, {}))
@@ -125,7 +130,12 @@ async def _pending_calls(
     return builtin, sum(n for _, n in by_name) - builtin
 
 
-def _decide_item(item: Any, tools: dict[str, str], max_steps: int) -> Decision:
+def _offered(tools: dict[str, str]) -> list[str]:
+    """Names of the attached tools offered to the model, sorted."""
+    return sorted(name for name, t in tools.items() if ToolType(t) in OFFERED_TOOL_TYPES)
+
+
+def _decide_item(item: Any, offered: list[str], max_steps: int) -> Decision:
     state = AgentStepState.model_validate(item.step_state)
     row = item.batch_request_result
     if row is None:
@@ -144,7 +154,6 @@ def _decide_item(item: Any, tools: dict[str, str], max_steps: int) -> Decision:
         row,
         inner_thoughts_in_kwargs=bool((item.llm_config or {}).get("put_inner_thoughts_in_kwargs")),
     )
-    offered = sorted(name for name, t in tools.items() if ToolType(t) in OFFERED_TOOL_TYPES)
     return decide(outcome, state, available_tools=offered, max_steps=max_steps)
 
 

@@ -39,8 +39,10 @@ ChildBasedRule = ChildToolRule | ConditionalToolRule | MaxCountPerStepToolRule
 _R = TypeVar("_R", bound=BaseToolRule)
 
 
-#: ``isinstance(rule, kinds)`` by ``(type(rule), kinds)`` (a handful of entries).
-_MEMBERSHIP: dict[tuple[type, tuple[type, ...]], bool] = {}
+#: Rule views (``_of``) by (ids of the rule objects, kinds) → (the rules, the view).
+_VIEWS: dict[tuple[tuple[int, ...], tuple[type, ...]], tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
+#: Distinct (rule sequence, view) pairs remembered; a fleet has a handful.
+_VIEWS_MAX = 4096
 
 
 class ToolRulesSolver(BaseModel):
@@ -99,17 +101,17 @@ class ToolRulesSolver(BaseModel):
 
     # --- categorised views (Letta's model_post_init buckets, each in rule order) ---------
     def _of(self, *kinds: type[_R]) -> list[_R]:
-        # isinstance on these (pydantic/ABC) classes was a visible share of a 10,000-agent
-        # build; the answer depends only on the rule's class, so it is remembered per class.
-        out: list[_R] = []
-        for rule in self.tool_rules:
-            key = (type(rule), kinds)
-            member = _MEMBERSHIP.get(key)
-            if member is None:
-                member = _MEMBERSHIP[key] = isinstance(rule, kinds)
-            if member:
-                out.append(rule)  # type: ignore[arg-type]
-        return out
+        # Each view is asked for several times per agent and phase, and thousands of agents
+        # share the very same (interned, frozen) rule objects: the view is remembered per
+        # rule-object sequence. The cached entry holds the rules, so their ids stay unique.
+        key = (tuple(map(id, self.tool_rules)), kinds)
+        cached = _VIEWS.get(key)
+        if cached is None:
+            if len(_VIEWS) >= _VIEWS_MAX:
+                _VIEWS.clear()
+            rules = tuple(self.tool_rules)
+            cached = _VIEWS[key] = (rules, tuple(r for r in rules if isinstance(r, kinds)))
+        return list(cached[1])
 
     @property
     def init_tool_rules(self) -> list[InitToolRule]:
