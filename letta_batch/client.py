@@ -28,7 +28,7 @@ from letta_batch.db.models_batch import (
     LLMBatchPartRow,
 )
 from letta_batch.services.runtime import ServiceContext
-from letta_batch.services.submit import SubmittedJob, submit_batch
+from letta_batch.services.submit import SubmissionError, SubmittedJob, submit_batch
 
 
 async def connect_temporal(settings: Settings) -> Client:
@@ -85,6 +85,15 @@ class LettaBatchClient:
         that many concurrent activities, for as many worker processes.
         """
         org = self.settings.organization_id
+        shards = shards if shards is not None else self.settings.phase_shards
+        if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
+            raise SubmissionError([f"shards: must be an integer of at least 1, got {shards!r}"])
+        if shards > 1 and self.ctx.engine.dialect.name == "sqlite":
+            # Checked before anything is written: SQLite takes one writer at a time, so
+            # shards would only queue on its lock (and time out).
+            raise SubmissionError(
+                [f"shards: {shards} needs PostgreSQL; the embedded SQLite database runs 1"]
+            )
         job = await submit_batch(
             self.ctx, org, payload, max_steps=max_steps, idempotency_key=idempotency_key
         )
@@ -93,7 +102,7 @@ class LettaBatchClient:
             organization_id=org,
             max_steps=job.max_steps,
             poll=poll or PollSettings(),
-            shards=shards or self.settings.phase_shards,
+            shards=shards,
         )
         if event_budget is not None:
             arg.event_budget = event_budget

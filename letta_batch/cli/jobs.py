@@ -38,6 +38,13 @@ def submit(
         str | None, typer.Option("--idempotency-key", help="Same key → same job, never a second.")
     ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Watch the job until it ends.")] = False,
+    shards: Annotated[
+        int | None,
+        typer.Option(
+            "--shards",
+            help="Split each step over this many worker processes (default LETTA_BATCH_SHARDS).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate a batch, store it and start its workflow; prints the job id."""
@@ -45,7 +52,9 @@ def submit(
 
     async def go(client: LettaBatchClient) -> int:
         try:
-            job = await client.submit(payload, max_steps=max_steps, idempotency_key=idempotency_key)
+            job = await client.submit(
+                payload, max_steps=max_steps, idempotency_key=idempotency_key, shards=shards
+            )
         except SubmissionError as exc:
             lines = [f"{file}: invalid batch, nothing was submitted:", *exc.problems]
             typer.echo("\n  ".join(lines), err=True)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from sqlalchemy import func, select
 
+from letta_batch.client import LettaBatchClient
+from letta_batch.config import Settings
 from letta_batch.contracts import ApplyDecisionsOutput, BuildRequestsOutput, Shard
+from letta_batch.db.engine import create_engine
+from letta_batch.db.models_batch import BatchJobRow
 from letta_batch.providers.base import BatchLimits
+from letta_batch.services.runtime import ServiceContext
 from letta_batch.services.shards import agents_of, owns_part
+from letta_batch.services.submit import SubmissionError
 from letta_batch.stepping.batch_parts import PartPlanner
 from workflows.sharded import merged, shard_label
 
@@ -61,3 +70,31 @@ def test_merged_outputs_add_counts_and_keep_the_rest() -> None:
 def test_single_shard_summaries_are_unchanged() -> None:
     assert shard_label(Shard()) == ""
     assert shard_label(Shard(index=1, count=3)) == " (shard 2/3)"
+
+
+@pytest.mark.parametrize(
+    ("shards", "problem"),
+    [
+        (2, "shards: 2 needs PostgreSQL; the embedded SQLite database runs 1"),
+        (0, "shards: must be an integer of at least 1, got 0"),
+    ],
+)
+async def test_shards_sqlite_cannot_run_are_refused_before_anything_is_written(
+    sqlite_migrated_url: str, shards: int, problem: str
+) -> None:
+    ctx = ServiceContext(
+        engine=create_engine(sqlite_migrated_url),
+        settings=Settings(database_url=sqlite_migrated_url),
+    )
+    try:
+        # No Temporal client is needed: the check comes before the job is stored or started.
+        client = LettaBatchClient(cast(Any, None), ctx)
+        with pytest.raises(SubmissionError) as refused:
+            await client.submit(
+                {"requests": [{"agent_id": "agent-x", "input": "hi"}]}, shards=shards
+            )
+        assert refused.value.problems == [problem]
+        async with ctx.session_factory() as session:
+            assert await session.scalar(select(func.count()).select_from(BatchJobRow)) == 0
+    finally:
+        await ctx.aclose()
