@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from letta_batch.tool_rules.rules import ToolRule
 
 _RULE_LIST: TypeAdapter[list[ToolRule]] = TypeAdapter(list[ToolRule])
-#: Validated rule lists by ``repr`` of their JSON form. ``repr`` tells ``True`` from
-#: ``"true"`` and ``1`` from ``"1"`` (conditional rules map typed keys), which a JSON
-#: encoding of the key would not.
-_VALIDATED: dict[str, list[ToolRule]] = {}
+#: Validated rule lists by their orjson encoding, which tells ``True`` from ``"true"`` and
+#: ``1`` from ``"1"`` as values; a list with non-string keys (conditional rules may map
+#: typed keys, where JSON would merge ``True`` and ``"true"``) makes orjson refuse, and is
+#: keyed by ``repr`` instead (a ``str``, never equal to a ``bytes`` key). orjson is several
+#: times faster than ``repr`` here, once per item in three phases.
+_VALIDATED: dict[str | bytes, list[ToolRule]] = {}
 _VALIDATED_MAX = 1_024
 
 
@@ -27,7 +30,11 @@ def shared_rule_list(value: Any) -> Any:
     cache); anything else is returned unchanged for the model's own validation."""
     if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
         return value
-    key = repr(value)
+    key: str | bytes
+    try:
+        key = orjson.dumps(value)
+    except TypeError:
+        key = repr(value)
     cached = _VALIDATED.get(key)
     if cached is None:
         try:
