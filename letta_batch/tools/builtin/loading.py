@@ -33,7 +33,15 @@ async def attached_tools(
             in_values(t.c.name, wanted, dialect),
         )
     )
-    return {(r["agent_id"], r["name"]): tool_from_row(r) for r in rows.mappings()}
+    # Thousands of agents share a handful of tools: one Tool per tool row, not per agent.
+    built: dict[str, Tool] = {}
+    out: dict[tuple[str, str], Tool] = {}
+    for r in rows.mappings():
+        tool = built.get(r["id"])
+        if tool is None:
+            tool = built[r["id"]] = tool_from_row(r)
+        out[(r["agent_id"], r["name"])] = tool
+    return out
 
 
 async def load_memories(
