@@ -119,13 +119,17 @@ def _scenario(heart: str, child: str, cond: str, bulk: list[str]) -> list[dict[s
 
 
 @pytest.mark.parametrize(
-    ("every", "rounds", "hits", "bulk", "steps"),
+    ("every", "rounds", "hits", "bulk", "steps", "shards"),
     [
         # 6 steps: three in-flight hits SPREAD s apart need a job that lasts long enough; at
         # 3 steps the faster step loop sometimes ended after two hits.
-        pytest.param(0.01, 6000, 3, 5, 6, id="3-in-flight-transactions"),
-        pytest.param(0.5, 16, None, 5, 3, id="all-every-500ms"),
-        pytest.param(0.2, 60, None, 30, 3, id="all-every-200ms-30-agents", marks=pytest.mark.slow),
+        pytest.param(0.01, 6000, 3, 5, 6, 1, id="3-in-flight-transactions"),
+        pytest.param(0.5, 16, None, 5, 3, 1, id="all-every-500ms"),
+        # Two shards: concurrent activities of one phase lose their connections together.
+        pytest.param(0.5, 16, None, 5, 3, 2, id="all-every-500ms-2-shards"),
+        pytest.param(
+            0.2, 60, None, 30, 3, 1, id="all-every-200ms-30-agents", marks=pytest.mark.slow
+        ),
     ],
 )
 async def test_job_survives_killed_connections(
@@ -134,6 +138,7 @@ async def test_job_survives_killed_connections(
     hits: int | None,
     bulk: int,
     steps: int,
+    shards: int,
     pg_admin_url: str,
     temporal_env: WorkflowEnvironment,
     own_db_ctx: ServiceContext,
@@ -149,7 +154,12 @@ async def test_job_survives_killed_connections(
     set_scenario(emulator.base_url, _scenario(heart, child, cond, others))
     try:
         job_id, result = await run_job(
-            temporal_env, ctx, [heart, child, cond, *others], max_steps=steps, during=killer
+            temporal_env,
+            ctx,
+            [heart, child, cond, *others],
+            max_steps=steps,
+            during=killer,
+            shards=shards,
         )
     finally:
         clear_scenario(emulator.base_url)
@@ -180,7 +190,8 @@ async def test_job_survives_killed_connections(
         cond: ("completed", "terminal_tool", 2),
         **{b: ("completed", "max_steps", steps) for b in others},
     }
-    assert audit.steps == list(range(steps)) and audit.provider_batches == steps
+    # One provider batch per shard and step (each shard's agents are one part).
+    assert audit.steps == list(range(steps)) and audit.provider_batches == steps * shards
     assert audit.duplicates == 0
     # Bulk agents: system, input, (call, return, heartbeat) x (steps - 1), call, return
     # (10 messages for 3 steps).
