@@ -46,10 +46,23 @@ REPRESENTATIVE = {
 }
 
 
+#: Points also crashed in a job sharded two ways (both shards' activities in the killed
+#: worker): one shard may have committed and the other not.
+SHARDED = ("build.after_commit", "collect.after_stream", "persist.after_commit")
+
+
 def _point_params() -> list[object]:
     return [
-        pytest.param(p, marks=() if p in REPRESENTATIVE else pytest.mark.slow)
-        for p in crashpoints.POINTS
+        *(
+            pytest.param(p, 1, id=p, marks=() if p in REPRESENTATIVE else pytest.mark.slow)
+            for p in crashpoints.POINTS
+        ),
+        *(
+            pytest.param(
+                p, 2, id=f"{p}-2-shards", marks=() if p in REPRESENTATIVE else pytest.mark.slow
+            )
+            for p in SHARDED
+        ),
     ]
 
 
@@ -87,9 +100,10 @@ async def _wait_reached(tmp: Path, point: str, proc: subprocess.Popen[bytes]) ->
     )
 
 
-@pytest.mark.parametrize("point", _point_params())
+@pytest.mark.parametrize(("point", "shards"), _point_params())
 async def test_job_survives_worker_kill(
     point: str,
+    shards: int,
     tmp_path: Path,
     temporal_env: WorkflowEnvironment,
     service_ctx: ServiceContext,
@@ -109,6 +123,7 @@ async def test_job_survives_worker_kill(
             {"requests": [{"agent_id": a, "input": "hi"} for a in (heart, child)]},
             max_steps=4,
             poll=FAST_POLL,
+            shards=shards,
         )
         proc = _start_worker(temporal_env, service_ctx, point, tmp_path)
         try:
@@ -160,9 +175,10 @@ async def test_job_survives_worker_kill(
         heart: ("completed", "terminal_tool", 2),
         child: ("completed", "terminal_tool", 2),
     }
-    # Exactly one provider batch per step was created at the provider.
+    # Exactly one provider batch per step (per shard: each shard's agent is one part) was
+    # created at the provider.
     ours = [b for b in admin_batches(emulator.base_url) if set(b["custom_ids"]) & items]
-    assert len(ours) == len(batches) == 2, [b["id"] for b in ours]
+    assert len(batches) == 2 and len(ours) == 2 * shards, [b["id"] for b in ours]
     # Nothing duplicated: 7 messages each (system, input, call, return, heartbeat, call, return).
     for agent, ids in message_ids.items():
         assert len(ids) == len(set(ids)) == 7, (agent, ids)
