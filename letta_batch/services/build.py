@@ -48,7 +48,7 @@ from letta_batch.schemas import (
 )
 from letta_batch.services.build_inputs import inputs, previous_states, recall_counts
 from letta_batch.services.runtime import ServiceContext
-from letta_batch.services.shards import agents_of, items_of
+from letta_batch.services.shards import agents_of, chunk_size, items_of
 from letta_batch.stepping.batch_parts import PartPlanner
 from letta_batch.stepping.messages import input_messages
 from letta_batch.tool_rules import ToolRulesSolver
@@ -127,8 +127,9 @@ async def build_requests(ctx: ServiceContext, arg: BuildRequestsInput) -> BuildR
     async with ctx.session_factory.begin() as session:
         # One transaction, chunk by chunk: memory stays bounded by the chunk whatever the
         # number of agents, and a crash anywhere leaves nothing of this shard behind.
-        for start in range(0, len(mine), BUILD_CHUNK):
-            chunk = mine[start : start + BUILD_CHUNK]
+        size = chunk_size(BUILD_CHUNK, arg.shard)
+        for start in range(0, len(mine), size):
+            chunk = mine[start : start + size]
             chunk_built, chunk_failed = await _build_chunk(
                 ctx, session, arg, llm_batch_id, chunk, planner
             )

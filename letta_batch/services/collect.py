@@ -16,7 +16,7 @@ from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow, LLMBatc
 from letta_batch.repositories.bulk import dialect_name, in_values, update_rows
 from letta_batch.schemas import ItemRequestStatus, ProviderBatchStatus
 from letta_batch.services.runtime import NonRetryable, ServiceContext
-from letta_batch.services.shards import items_of, owns_part
+from letta_batch.services.shards import chunk_size, items_of, owns_part
 from letta_batch.services.step_parts import load_step
 
 #: Result rows written per round trip (one JSON-recordset UPDATE each). Large so that the
@@ -79,7 +79,7 @@ async def _stream_into_items(
                 "updated_at": ctx.clock(),
             }
         )
-        if len(chunk) >= WRITE_CHUNK:
+        if len(chunk) >= chunk_size(WRITE_CHUNK, ref.shard):
             await _write(ctx, ref, chunk)
             chunk = []
     if chunk:

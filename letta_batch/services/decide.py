@@ -22,7 +22,7 @@ from letta_batch.schemas import AgentStepState, ItemStepStatus
 from letta_batch.schemas.enums import BUILTIN_TOOL_TYPES, ToolType
 from letta_batch.services.build import OFFERED_TOOL_TYPES
 from letta_batch.services.runtime import ServiceContext
-from letta_batch.services.shards import items_of
+from letta_batch.services.shards import chunk_size, items_of
 from letta_batch.stepping.decide import Decision, DecisionAction, decide
 from letta_batch.stepping.outcome import parse_result
 
@@ -60,7 +60,7 @@ async def apply_decisions(ctx: ServiceContext, arg: ApplyDecisionsInput) -> Appl
                 ),
                 LLMBatchItemRow.id,
                 after,
-                DECIDE_CHUNK,
+                chunk_size(DECIDE_CHUNK, arg.shard),
             )
             if not items:
                 break

@@ -21,7 +21,7 @@ from letta_batch.repositories.keyset import next_chunk
 from letta_batch.repositories.messages import insert_messages
 from letta_batch.schemas import AgentRunStatus, ItemStepStatus, Message, StopReason
 from letta_batch.services.runtime import ServiceContext
-from letta_batch.services.shards import items_of
+from letta_batch.services.shards import chunk_size, items_of
 from letta_batch.stepping.decide import Decision, DecisionAction
 from letta_batch.stepping.outcome import parse_result
 from letta_batch.stepping.step_messages import step_messages
@@ -62,7 +62,7 @@ async def persist_step(ctx: ServiceContext, arg: PersistStepInput) -> PersistSte
                 ),
                 LLMBatchItemRow.id,
                 after,
-                PERSIST_CHUNK,
+                chunk_size(PERSIST_CHUNK, arg.shard),
             )
             if not items:
                 break

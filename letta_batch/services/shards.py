@@ -27,6 +27,16 @@ def parts_of(shard: Shard) -> ColumnElement[bool]:
     return (LLMBatchPartRow.part % shard.count) == shard.index
 
 
+def chunk_size(full: int, shard: Shard) -> int:
+    """Rows one activity handles per round when the step is split ``shard.count`` ways.
+
+    The phases' chunk sizes bound a worker's memory; with ``n`` shards ``n`` activities of a
+    phase run at once, usually in processes of one machine, so each takes ``1/n`` of the
+    chunk and the machine's peak stays that of one unsharded chunk.
+    """
+    return max(1, full // shard.count)
+
+
 def owns_part(shard: Shard, part: int) -> bool:
     return part % shard.count == shard.index
 

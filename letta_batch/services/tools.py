@@ -29,7 +29,7 @@ from letta_batch.repositories.rows import tool_from_row
 from letta_batch.schemas import ToolExecutionPolicy, ToolType
 from letta_batch.schemas.enums import BUILTIN_TOOL_TYPES
 from letta_batch.services.runtime import NonRetryable, ServiceContext
-from letta_batch.services.shards import items_of
+from letta_batch.services.shards import chunk_size, items_of
 from letta_batch.tools.builtin.executor import BuiltinCall, execute_builtin_calls
 from letta_batch.tools.results import ToolResult
 from letta_batch.tools.sandbox import run_custom_tool as run_in_sandbox
@@ -67,6 +67,7 @@ def _pending_in_batch(llm_batch_id: str, shard: Shard | None = None) -> Any:
 
 async def run_builtin_tools(ctx: ServiceContext, ref: LLMBatchRef) -> RunToolsOutput:
     out = RunToolsOutput()
+    size = chunk_size(BUILTIN_CHUNK, ref.shard)
     while True:
         async with ctx.session_factory.begin() as session:
             rows = (
@@ -74,13 +75,13 @@ async def run_builtin_tools(ctx: ServiceContext, ref: LLMBatchRef) -> RunToolsOu
                     _pending_in_batch(ref.llm_batch_id, ref.shard)
                     .where(ToolRow.tool_type.in_(_BUILTIN_TYPES))
                     .order_by(ToolExecutionRow.id)
-                    .limit(BUILTIN_CHUNK + 1)  # one more tells whether another round is needed
+                    .limit(size + 1)  # one more tells whether another round is needed
                 )
             ).all()
             if not rows:
                 return out
-            more = len(rows) > BUILTIN_CHUNK
-            rows = rows[:BUILTIN_CHUNK]
+            more = len(rows) > size
+            rows = rows[:size]
             calls = [
                 BuiltinCall(
                     item_id=e.batch_item_id,

@@ -17,7 +17,7 @@ from letta_batch.db.engine import create_engine
 from letta_batch.db.models_batch import BatchJobRow
 from letta_batch.providers.base import BatchLimits
 from letta_batch.services.runtime import ServiceContext
-from letta_batch.services.shards import agents_of, owns_part
+from letta_batch.services.shards import agents_of, chunk_size, owns_part
 from letta_batch.services.submit import SubmissionError
 from letta_batch.stepping.batch_parts import PartPlanner
 from workflows.sharded import merged, shard_label
@@ -98,3 +98,10 @@ async def test_shards_sqlite_cannot_run_are_refused_before_anything_is_written(
             assert await session.scalar(select(func.count()).select_from(BatchJobRow)) == 0
     finally:
         await ctx.aclose()
+
+
+def test_shards_share_one_chunk_of_memory() -> None:
+    assert chunk_size(10_000, Shard()) == 10_000
+    assert chunk_size(10_000, Shard(index=1, count=2)) == 5_000
+    assert chunk_size(10_000, Shard(index=2, count=3)) == 3_333
+    assert chunk_size(2, Shard(index=0, count=4)) == 1  # never zero
