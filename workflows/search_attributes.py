@@ -3,6 +3,8 @@
 Example list filter: ``BatchJobId = 'job-…'`` or ``BatchPhase = 'poll' AND AgentCount >= 100``.
 """
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey
 
 BATCH_JOB_ID = SearchAttributeKey.for_keyword("BatchJobId")
@@ -11,4 +13,10 @@ BATCH_STEP = SearchAttributeKey.for_int("BatchStep")
 AGENT_COUNT = SearchAttributeKey.for_int("AgentCount")
 BATCH_STATUS = SearchAttributeKey.for_keyword("BatchStatus")
 
-ALL_KEYS = [BATCH_JOB_ID, BATCH_PHASE, BATCH_STEP, AGENT_COUNT, BATCH_STATUS]
+ALL_KEYS: list[SearchAttributeKey[Any]] = [
+    BATCH_JOB_ID,
+    BATCH_PHASE,
+    BATCH_STEP,
+    AGENT_COUNT,
+    BATCH_STATUS,
+]

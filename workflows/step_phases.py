@@ -2,51 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
-
     from letta_batch.contracts import (
-        ApplyDecisionsInput,
         ApplyDecisionsOutput,
         BatchJobInput,
-        BuildRequestsInput,
-        BuildRequestsOutput,
         CallbackOutput,
         CancelProviderBatchOutput,
-        CollectResultsOutput,
         FinalizeJobInput,
         FinalizeJobOutput,
         JobRef,
         LLMBatchRef,
-        PersistStepInput,
-        PersistStepOutput,
         Phase,
         PollBatchOutput,
-        RunToolsOutput,
         SendBatchOutput,
-        Shard,
         StartJobOutput,
         ToolFanoutInput,
         ToolFanoutOutput,
     )
     from workflows import settings
-    from workflows.sharded import each_shard, merged, shard_label
+    from workflows.phase_calls import PhaseCalls
     from workflows.ui import poll_summary
 
 if TYPE_CHECKING:
     from workflows.batch_job import BatchJobWorkflow
 
-R = TypeVar("R", bound=BaseModel)
 
-
-class StepRunner:
+class StepRunner(PhaseCalls):
     """Runs steps for one workflow run, keeping the resume cursor for continue-as-new."""
 
     def __init__(self, wf: BatchJobWorkflow, input: BatchJobInput) -> None:
@@ -57,31 +43,6 @@ class StepRunner:
         self.phase = input.phase
         self.llm_batch_id = input.llm_batch_id
         self.poll_interval = input.poll_interval_seconds
-
-    async def _call(
-        self,
-        name: str,
-        arg: BaseModel,
-        result_type: type[R],
-        *,
-        start_to_close: timedelta,
-        retry: RetryPolicy = settings.DB_RETRY,
-        summary: str,
-    ) -> R:
-        result: Any = await workflow.execute_activity(
-            name,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=start_to_close,
-            heartbeat_timeout=settings.HEARTBEAT_TIMEOUT,
-            retry_policy=retry,
-            summary=summary,
-        )
-        return result
-
-    async def _sharded(self, call: Callable[[Shard], Awaitable[R]]) -> R:
-        """A phase over the job's shards (one plain call with a single shard), merged."""
-        return merged(await each_shard(self.input.shards, call))
 
     # --- job-level -----------------------------------------------------------------------
 
@@ -194,83 +155,6 @@ class StepRunner:
                 if persisted.continuing == 0 or self.step >= self.input.max_steps:
                     return self.step
 
-    async def _build(self) -> BuildRequestsOutput:
-        async def shard_call(shard: Shard) -> BuildRequestsOutput:
-            return await self._call(
-                "build_requests",
-                BuildRequestsInput(
-                    job_id=self.input.job_id,
-                    organization_id=self.org,
-                    step=self.step,
-                    max_steps=self.input.max_steps,
-                    shard=shard,
-                ),
-                BuildRequestsOutput,
-                start_to_close=settings.BUILD_TIMEOUT,
-                summary=f"build requests for step {self.step + 1}{shard_label(shard)}",
-            )
-
-        return await self._sharded(shard_call)
-
-    async def _collect(self, ref: LLMBatchRef) -> CollectResultsOutput:
-        async def shard_call(shard: Shard) -> CollectResultsOutput:
-            return await self._call(
-                "collect_results",
-                ref.model_copy(update={"shard": shard}),
-                CollectResultsOutput,
-                start_to_close=settings.COLLECT_TIMEOUT,
-                retry=settings.PROVIDER_RETRY,
-                summary=f"collect results of step {self.step + 1}{shard_label(shard)}",
-            )
-
-        return await self._sharded(shard_call)
-
-    async def _decide(self, ref: LLMBatchRef) -> ApplyDecisionsOutput:
-        async def shard_call(shard: Shard) -> ApplyDecisionsOutput:
-            return await self._call(
-                "apply_decisions",
-                ApplyDecisionsInput(
-                    llm_batch_id=ref.llm_batch_id,
-                    organization_id=self.org,
-                    max_steps=self.input.max_steps,
-                    shard=shard,
-                ),
-                ApplyDecisionsOutput,
-                start_to_close=settings.DECIDE_TIMEOUT,
-                summary=f"apply decisions of step {self.step + 1}{shard_label(shard)}",
-            )
-
-        return await self._sharded(shard_call)
-
-    async def _builtin_tools(self, ref: LLMBatchRef) -> RunToolsOutput:
-        async def shard_call(shard: Shard) -> RunToolsOutput:
-            return await self._call(
-                "run_builtin_tools",
-                ref.model_copy(update={"shard": shard}),
-                RunToolsOutput,
-                start_to_close=settings.TOOLS_TIMEOUT,
-                summary=f"run built-in tools of step {self.step + 1}{shard_label(shard)}",
-            )
-
-        return await self._sharded(shard_call)
-
-    async def _persist(self, ref: LLMBatchRef) -> PersistStepOutput:
-        async def shard_call(shard: Shard) -> PersistStepOutput:
-            return await self._call(
-                "persist_step",
-                PersistStepInput(
-                    llm_batch_id=ref.llm_batch_id,
-                    organization_id=self.org,
-                    max_steps=self.input.max_steps,
-                    shard=shard,
-                ),
-                PersistStepOutput,
-                start_to_close=settings.PERSIST_TIMEOUT,
-                summary=f"persist step {self.step + 1}{shard_label(shard)}",
-            )
-
-        return await self._sharded(shard_call)
-
     async def _send(self, ref: LLMBatchRef) -> None:
         self._enter(Phase.send)
         sent = await self._call(
@@ -306,9 +190,13 @@ class StepRunner:
                 )
                 cancel_sent = True
                 interval = min(interval, self.input.poll.initial_seconds)
+
+            def cancel_not_sent(sent: bool = cancel_sent) -> bool:
+                return self.wf.cancel_requested and not sent
+
             try:
                 await workflow.wait_condition(
-                    lambda sent=cancel_sent: self.wf.cancel_requested and not sent,
+                    cancel_not_sent,
                     timeout=timedelta(seconds=interval),
                     timeout_summary=poll_summary(
                         self.wf.progress_state.provider_batch_id, polls + 1, interval
