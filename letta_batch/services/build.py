@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from letta_batch import ids
 from letta_batch.context import (
@@ -19,7 +19,7 @@ from letta_batch.context import (
     memory_metadata,
     needs_rebuild,
 )
-from letta_batch.contracts import BuildRequestsInput, BuildRequestsOutput, Shard
+from letta_batch.contracts import BuildRequestsInput, BuildRequestsOutput
 from letta_batch.crashpoints import checkpoint
 from letta_batch.db.models_batch import (
     BatchJobAgentRow,
@@ -46,9 +46,15 @@ from letta_batch.schemas import (
     TextContent,
     ToolType,
 )
-from letta_batch.services.build_inputs import inputs, previous_states, recall_counts
+from letta_batch.services.build_inputs import (
+    existing_counts,
+    inputs,
+    previous_states,
+    recall_counts,
+    shard_built,
+)
 from letta_batch.services.runtime import ServiceContext
-from letta_batch.services.shards import agents_of, chunk_size, items_of
+from letta_batch.services.shards import agents_of, chunk_size
 from letta_batch.stepping.batch_parts import PartPlanner
 from letta_batch.stepping.messages import input_messages
 from letta_batch.tool_rules import ToolRulesSolver
@@ -84,8 +90,8 @@ async def build_requests(ctx: ServiceContext, arg: BuildRequestsInput) -> BuildR
     org = arg.organization_id
     llm_batch_id = llm_batch_id_for(arg.job_id, arg.step)
     async with ctx.session_factory() as session:
-        if await _shard_built(session, llm_batch_id, arg.shard):
-            return await _existing_counts(session, llm_batch_id, arg.shard)
+        if await shard_built(session, llm_batch_id, arg.shard):
+            return await existing_counts(session, llm_batch_id, arg.shard)
         agent_ids = list(
             (
                 await session.scalars(
@@ -296,31 +302,3 @@ def _item_row(
         "created_at": now,
         "updated_at": now,
     }
-
-
-async def _shard_built(session: Any, llm_batch_id: str, shard: Shard) -> bool:
-    """True once the shard's transaction has committed (it writes its items atomically)."""
-    found = await session.scalar(
-        select(LLMBatchItemRow.id)
-        .where(LLMBatchItemRow.llm_batch_id == llm_batch_id, items_of(shard))
-        .limit(1)
-    )
-    return found is not None
-
-
-async def _existing_counts(session: Any, llm_batch_id: str, shard: Shard) -> BuildRequestsOutput:
-    """What the shard's earlier, committed attempt built: agents with a request, and agents
-    that failed at build (they have none)."""
-    rows = (
-        await session.execute(
-            select(LLMBatchItemRow.request_body.is_(None), func.count())
-            .where(LLMBatchItemRow.llm_batch_id == llm_batch_id, items_of(shard))
-            .group_by(LLMBatchItemRow.request_body.is_(None))
-        )
-    ).all()
-    counts = {bool(no_request): n for no_request, n in rows}
-    return BuildRequestsOutput(
-        llm_batch_id=llm_batch_id,
-        request_count=counts.get(False, 0),
-        failed_count=counts.get(True, 0),
-    )

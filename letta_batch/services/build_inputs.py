@@ -1,6 +1,7 @@
 """What building a chunk of requests reads besides the agents: the state each agent's previous
 item decided, the job's input messages (step 0) and the recall/archival counts for the
-system prompt's metadata. Each is one statement for the whole chunk."""
+system prompt's metadata, each one statement for the whole chunk; and what an earlier
+attempt of the same shard already built."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from letta_batch.contracts import BuildRequestsOutput, Shard
 from letta_batch.db.models_agents import MessageRow, PassageRow
 from letta_batch.db.models_batch import BatchJobInputRow, LLMBatchItemRow
 from letta_batch.repositories.bulk import dialect_name, in_values
 from letta_batch.schemas import Agent, AgentStepState, MessageCreate
+from letta_batch.services.shards import items_of
 
 
 async def previous_states(
@@ -83,3 +86,31 @@ async def recall_counts(
         seen, count = archival.get(agent_id, ([], 0))
         archival[agent_id] = (sorted(set(seen) | set(tags or [])), count + 1)
     return totals, archival
+
+
+async def shard_built(session: Any, llm_batch_id: str, shard: Shard) -> bool:
+    """True once the shard's transaction has committed (it writes its items atomically)."""
+    found = await session.scalar(
+        select(LLMBatchItemRow.id)
+        .where(LLMBatchItemRow.llm_batch_id == llm_batch_id, items_of(shard))
+        .limit(1)
+    )
+    return found is not None
+
+
+async def existing_counts(session: Any, llm_batch_id: str, shard: Shard) -> BuildRequestsOutput:
+    """What the shard's earlier, committed attempt built: agents with a request, and agents
+    that failed at build (they have none)."""
+    rows = (
+        await session.execute(
+            select(LLMBatchItemRow.request_body.is_(None), func.count())
+            .where(LLMBatchItemRow.llm_batch_id == llm_batch_id, items_of(shard))
+            .group_by(LLMBatchItemRow.request_body.is_(None))
+        )
+    ).all()
+    counts = {bool(no_request): n for no_request, n in rows}
+    return BuildRequestsOutput(
+        llm_batch_id=llm_batch_id,
+        request_count=counts.get(False, 0),
+        failed_count=counts.get(True, 0),
+    )
