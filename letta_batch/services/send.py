@@ -10,11 +10,11 @@ part) and reuses it instead of paying for a second one. Parts already sent are s
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from letta_batch.contracts import LLMBatchRef, SendBatchOutput
 from letta_batch.crashpoints import checkpoint
@@ -32,8 +32,13 @@ from letta_batch.services.step_parts import (
 
 log = structlog.get_logger(__name__)
 
-#: How far before the recorded intent a reused batch may have been created (clock skew).
-RECONCILE_SKEW = timedelta(minutes=5)
+#: How far before the recorded intent a reused batch may have been created: the provider's
+#: clock may be behind the worker's by this much (NTP keeps both within a fraction of it).
+#: Kept small on purpose: a batch is recognised only by its size and creation time, so a wide
+#: window let another job's same-sized batch, created just before, pass for the lost one
+#: (its results then belong to other agents). A provider clock further behind makes the lost
+#: batch look older than the intent: it is then paid for twice, never misattributed.
+RECONCILE_SKEW = timedelta(seconds=2)
 #: Rows fetched per round trip while streaming requests into the create call. Large enough
 #: that a 10,000-agent step takes one or two round trips; at most this many request params
 #: (a few KB each) are held at once.
@@ -118,15 +123,33 @@ def _record_sent(row: LLMBatchPartRow, info: BatchInfo, ctx: ServiceContext) -> 
 
 
 async def _reconcile(session: Any, provider: Any, row: LLMBatchPartRow) -> BatchInfo | None:
-    """Find the batch an earlier attempt created whose create response was lost."""
+    """Find the batch an earlier attempt created whose create response was lost.
+
+    Only an unambiguous candidate is reused: exactly one unclaimed batch of this size created
+    since the intent, and no other part of ours with an unanswered intent of the same size
+    since then (its create may be the one in flight). Otherwise a new batch is created: a
+    second paid batch is recoverable, results of someone else's batch are not.
+    """
     assert row.intent_at is not None
+    since = row.intent_at - RECONCILE_SKEW
     candidates = [
         b
-        for b in await provider.list_batches(created_after=row.intent_at - RECONCILE_SKEW)
-        if b.total_requests == row.request_count
+        for b in await provider.list_batches(created_after=since)
+        if b.total_requests == row.request_count and _aware(b.created_at) >= since
     ]
     if not candidates:
         return None
+    rivals = await session.scalar(
+        select(func.count())
+        .select_from(LLMBatchPartRow)
+        .where(
+            LLMBatchPartRow.status == ProviderBatchStatus.intent.value,
+            LLMBatchPartRow.intent_at >= since,
+            LLMBatchPartRow.request_count == row.request_count,
+            (LLMBatchPartRow.llm_batch_id != row.llm_batch_id)
+            | (LLMBatchPartRow.part != row.part),
+        )
+    )
     claimed = set(
         (
             await session.scalars(
@@ -136,8 +159,22 @@ async def _reconcile(session: Any, provider: Any, row: LLMBatchPartRow) -> Batch
             )
         ).all()
     )
-    free = sorted((b for b in candidates if b.id not in claimed), key=lambda b: b.created_at)
-    return free[0] if free else None
+    free = [b for b in candidates if b.id not in claimed]
+    if len(free) != 1 or rivals:
+        if free:
+            log.warning(
+                "send_batch.reconcile_ambiguous",
+                llm_batch_id=row.llm_batch_id,
+                part=row.part,
+                candidates=sorted(b.id for b in free),
+                other_intents=rivals,
+            )
+        return None
+    return free[0]
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 async def _stream_requests(
