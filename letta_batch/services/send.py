@@ -146,8 +146,7 @@ async def _reconcile(session: Any, provider: Any, row: LLMBatchPartRow) -> Batch
             LLMBatchPartRow.status == ProviderBatchStatus.intent.value,
             LLMBatchPartRow.intent_at >= since,
             LLMBatchPartRow.request_count == row.request_count,
-            (LLMBatchPartRow.llm_batch_id != row.llm_batch_id)
-            | (LLMBatchPartRow.part != row.part),
+            (LLMBatchPartRow.llm_batch_id != row.llm_batch_id) | (LLMBatchPartRow.part != row.part),
         )
     )
     claimed = set(
