@@ -7,7 +7,7 @@ shard, the fan-out over its shards.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -64,83 +64,89 @@ class PhaseCalls:
         )
         return result
 
-    async def _sharded(self, call: Callable[[Shard], Awaitable[R]]) -> R:
-        """A phase over the job's shards (one plain call with a single shard), merged."""
-        return merged(await each_shard(self.input.shards, call))
+    async def _sharded(
+        self,
+        name: str,
+        arg_for: Callable[[Shard], BaseModel],
+        result_type: type[R],
+        *,
+        start_to_close: timedelta,
+        retry: RetryPolicy = settings.DB_RETRY,
+        summary: str,
+    ) -> R:
+        """``name`` once per shard of the job (one plain call with a single shard), merged;
+        each call's summary names its shard."""
+
+        async def one(shard: Shard) -> R:
+            return await self._call(
+                name,
+                arg_for(shard),
+                result_type,
+                start_to_close=start_to_close,
+                retry=retry,
+                summary=summary + shard_label(shard),
+            )
+
+        return merged(await each_shard(self.input.shards, one))
 
     async def _build(self) -> BuildRequestsOutput:
-        async def shard_call(shard: Shard) -> BuildRequestsOutput:
-            return await self._call(
-                "build_requests",
-                BuildRequestsInput(
-                    job_id=self.input.job_id,
-                    organization_id=self.org,
-                    step=self.step,
-                    max_steps=self.input.max_steps,
-                    shard=shard,
-                ),
-                BuildRequestsOutput,
-                start_to_close=settings.BUILD_TIMEOUT,
-                summary=f"build requests for step {self.step + 1}{shard_label(shard)}",
-            )
-
-        return await self._sharded(shard_call)
+        return await self._sharded(
+            "build_requests",
+            lambda shard: BuildRequestsInput(
+                job_id=self.input.job_id,
+                organization_id=self.org,
+                step=self.step,
+                max_steps=self.input.max_steps,
+                shard=shard,
+            ),
+            BuildRequestsOutput,
+            start_to_close=settings.BUILD_TIMEOUT,
+            summary=f"build requests for step {self.step + 1}",
+        )
 
     async def _collect(self, ref: LLMBatchRef) -> CollectResultsOutput:
-        async def shard_call(shard: Shard) -> CollectResultsOutput:
-            return await self._call(
-                "collect_results",
-                ref.model_copy(update={"shard": shard}),
-                CollectResultsOutput,
-                start_to_close=settings.COLLECT_TIMEOUT,
-                retry=settings.PROVIDER_RETRY,
-                summary=f"collect results of step {self.step + 1}{shard_label(shard)}",
-            )
-
-        return await self._sharded(shard_call)
+        return await self._sharded(
+            "collect_results",
+            lambda shard: ref.model_copy(update={"shard": shard}),
+            CollectResultsOutput,
+            start_to_close=settings.COLLECT_TIMEOUT,
+            retry=settings.PROVIDER_RETRY,
+            summary=f"collect results of step {self.step + 1}",
+        )
 
     async def _decide(self, ref: LLMBatchRef) -> ApplyDecisionsOutput:
-        async def shard_call(shard: Shard) -> ApplyDecisionsOutput:
-            return await self._call(
-                "apply_decisions",
-                ApplyDecisionsInput(
-                    llm_batch_id=ref.llm_batch_id,
-                    organization_id=self.org,
-                    max_steps=self.input.max_steps,
-                    shard=shard,
-                ),
-                ApplyDecisionsOutput,
-                start_to_close=settings.DECIDE_TIMEOUT,
-                summary=f"apply decisions of step {self.step + 1}{shard_label(shard)}",
-            )
-
-        return await self._sharded(shard_call)
+        return await self._sharded(
+            "apply_decisions",
+            lambda shard: ApplyDecisionsInput(
+                llm_batch_id=ref.llm_batch_id,
+                organization_id=self.org,
+                max_steps=self.input.max_steps,
+                shard=shard,
+            ),
+            ApplyDecisionsOutput,
+            start_to_close=settings.DECIDE_TIMEOUT,
+            summary=f"apply decisions of step {self.step + 1}",
+        )
 
     async def _builtin_tools(self, ref: LLMBatchRef) -> RunToolsOutput:
-        async def shard_call(shard: Shard) -> RunToolsOutput:
-            return await self._call(
-                "run_builtin_tools",
-                ref.model_copy(update={"shard": shard}),
-                RunToolsOutput,
-                start_to_close=settings.TOOLS_TIMEOUT,
-                summary=f"run built-in tools of step {self.step + 1}{shard_label(shard)}",
-            )
-
-        return await self._sharded(shard_call)
+        return await self._sharded(
+            "run_builtin_tools",
+            lambda shard: ref.model_copy(update={"shard": shard}),
+            RunToolsOutput,
+            start_to_close=settings.TOOLS_TIMEOUT,
+            summary=f"run built-in tools of step {self.step + 1}",
+        )
 
     async def _persist(self, ref: LLMBatchRef) -> PersistStepOutput:
-        async def shard_call(shard: Shard) -> PersistStepOutput:
-            return await self._call(
-                "persist_step",
-                PersistStepInput(
-                    llm_batch_id=ref.llm_batch_id,
-                    organization_id=self.org,
-                    max_steps=self.input.max_steps,
-                    shard=shard,
-                ),
-                PersistStepOutput,
-                start_to_close=settings.PERSIST_TIMEOUT,
-                summary=f"persist step {self.step + 1}{shard_label(shard)}",
-            )
-
-        return await self._sharded(shard_call)
+        return await self._sharded(
+            "persist_step",
+            lambda shard: PersistStepInput(
+                llm_batch_id=ref.llm_batch_id,
+                organization_id=self.org,
+                max_steps=self.input.max_steps,
+                shard=shard,
+            ),
+            PersistStepOutput,
+            start_to_close=settings.PERSIST_TIMEOUT,
+            summary=f"persist step {self.step + 1}",
+        )
