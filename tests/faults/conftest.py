@@ -31,7 +31,7 @@ from letta_batch.providers.emulator import EmulatorServer
 from letta_batch.services.runtime import ServiceContext
 from tests.faults.small_batches import PROVIDER_MAX, small_batch_emulator, split_context
 from tests.workflows.conftest import emulator, new_worker, service_ctx, temporal_env
-from tests.workflows.scenario import admin_batches
+from tests.workflows.scenario import admin_batches, clear_scenario, set_scenario
 
 __all__ = ["emulator", "service_ctx", "temporal_env"]  # fixtures shared with tests/workflows
 
@@ -325,3 +325,51 @@ def api_log(base_url: str, *, clear: bool = False) -> list[dict[str, Any]]:
     response = httpx.request("DELETE" if clear else "GET", f"{base_url}/_admin/requests")
     data: list[dict[str, Any]] = response.raise_for_status().json()["data"]
     return data
+
+
+# --- a job under provider faults -----------------------------------------------------------
+
+#: Which activity a fault on each provider endpoint makes fail (and retry).
+ACTIVITY_OF = {
+    "create": "send_batch",
+    "list": "send_batch",
+    "retrieve": "poll_batch",
+    "results": "collect_results",
+}
+
+
+async def run_with_faults(
+    env: WorkflowEnvironment,
+    ctx: ServiceContext,
+    emu: EmulatorServer,
+    stats: SuiteStats,
+    spec: str,
+    rules: list[dict[str, Any]],
+    agents: list[str],
+    max_steps: int = 4,
+    shards: int | None = None,
+) -> tuple[str, JobAudit]:
+    """Run a job under the emulator ``spec`` (none when empty) with scripted ``rules``.
+
+    Every fault must have fired all its ``times`` and made its activity retry; the job is
+    audited (``audit_job``) and its workflow result must agree with what it left behind.
+    """
+    set_scenario(emu.base_url, rules)
+    if spec:
+        set_faults(emu.base_url, spec)
+    try:
+        job_id, result = await run_job(env, ctx, agents, max_steps=max_steps, shards=shards)
+    finally:
+        fired = clear_faults(emu.base_url)
+        clear_scenario(emu.base_url)
+    assert all(r["times_remaining"] == 0 for r in fired), f"a fault never fired: {fired}"
+    audit = await audit_job(ctx, emu.base_url, job_id, stats)
+    assert result.status == audit.status
+    retried = retried_activities(await history(env, job_id))
+    stats.extra["activity retries"] = stats.extra.get("activity retries", 0) + sum(
+        len(v) for v in retried.values()
+    )
+    for rule in fired:
+        if rule["endpoint"] in ACTIVITY_OF and rule["kind"] not in ("errored_fraction", "400"):
+            assert ACTIVITY_OF[rule["endpoint"]] in retried, (rule, list(retried))
+    return job_id, audit

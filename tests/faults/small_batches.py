@@ -4,6 +4,7 @@ and sharded-step tests run on it (as Anthropic takes at most 100,000 requests pe
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -13,6 +14,9 @@ from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchPartRow
 from letta_batch.providers.emulator import EmulatorServer
 from letta_batch.services.runtime import ServiceContext
 from tests.workflows.scenario import definitions, load_agents, suffix, tool, two_step_rules
+
+if TYPE_CHECKING:  # conftest imports this module
+    from tests.faults.conftest import JobAudit
 
 #: Requests one emulated provider batch accepts.
 PROVIDER_MAX = 2
@@ -52,6 +56,24 @@ def five_agent_rules(heart: str, child: str, cond: str, *bulk: str) -> list[dict
         *two_step_rules(heart, child),
         tool(cond, 0, "send_message", message="Calm.", request_heartbeat=False),
     ]
+
+
+def assert_five_agents_completed(
+    audit: JobAudit, heart: str, child: str, cond: str, *bulk: str
+) -> None:
+    """The outcome of `five_agent_rules`, split over parts or shards or not at all."""
+    assert audit.status == "completed", audit
+    assert audit.agents == {
+        heart: ("completed", "terminal_tool", 2),
+        child: ("completed", "terminal_tool", 2),
+        cond: ("completed", "terminal_tool", 1),
+        **{b: ("completed", "terminal_tool", 1) for b in bulk},
+    }
+    assert {heart: 7, child: 7, cond: 4}.items() <= audit.messages.items()
+    assert audit.duplicates == 0
+    assert audit.request_counts[0] == {
+        "processing": 0, "succeeded": 5, "errored": 0, "canceled": 0, "expired": 0,
+    }  # fmt: skip
 
 
 async def part_sizes(ctx: ServiceContext, job_id: str) -> list[list[int]]:

@@ -29,6 +29,7 @@ from tests.faults.conftest import (
     history,
     retried_activities,
     run_job,
+    run_with_faults,
     set_faults,
 )
 from tests.workflows.scenario import (
@@ -42,13 +43,6 @@ from tests.workflows.scenario import (
 )
 
 slow = pytest.mark.slow
-#: Which activity a fault on each provider endpoint makes fail (and retry).
-ACTIVITY_OF = {
-    "create": "send_batch",
-    "list": "send_batch",
-    "retrieve": "poll_batch",
-    "results": "collect_results",
-}
 
 
 async def _agents(ctx: ServiceContext, extra: int = 0) -> list[str]:
@@ -76,37 +70,6 @@ def _assert_two_step_run(audit: JobAudit, heart: str, child: str, cond: str) -> 
     assert audit.provider_batches == 2 and audit.duplicates == 0
     # system, input, call, return, heartbeat, call, return / system, input, call, return
     assert audit.messages == {heart: 7, child: 7, cond: 4}
-
-
-async def _run_with_faults(
-    env: WorkflowEnvironment,
-    ctx: ServiceContext,
-    emu: EmulatorServer,
-    stats: SuiteStats,
-    spec: str,
-    rules: list[dict[str, Any]],
-    agents: list[str],
-    max_steps: int = 4,
-) -> tuple[JobAudit, list[dict[str, Any]]]:
-    """Run a job under ``spec``; every fault must have fired all its ``times``."""
-    set_scenario(emu.base_url, rules)
-    set_faults(emu.base_url, spec)
-    try:
-        job_id, result = await run_job(env, ctx, agents, max_steps=max_steps)
-    finally:
-        fired = clear_faults(emu.base_url)
-        clear_scenario(emu.base_url)
-    assert all(r["times_remaining"] == 0 for r in fired), f"a fault never fired: {fired}"
-    audit = await audit_job(ctx, emu.base_url, job_id, stats)
-    assert result.status == audit.status
-    retried = retried_activities(await history(env, job_id))
-    stats.extra["activity retries"] = stats.extra.get("activity retries", 0) + sum(
-        len(v) for v in retried.values()
-    )
-    for rule in fired:
-        if rule["endpoint"] in ACTIVITY_OF and rule["kind"] not in ("errored_fraction", "400"):
-            assert ACTIVITY_OF[rule["endpoint"]] in retried, (rule, list(retried))
-    return audit, fired
 
 
 TRANSIENT = [
@@ -137,7 +100,7 @@ async def test_transient_fault_is_retried_and_job_completes(
     suite_stats: SuiteStats,
 ) -> None:
     heart, child, cond = await _agents(service_ctx)
-    audit, _ = await _run_with_faults(
+    _, audit = await run_with_faults(
         temporal_env, service_ctx, emulator, suite_stats, spec,
         _two_step_scenario(heart, child, cond), [heart, child, cond],
     )  # fmt: skip
@@ -185,7 +148,7 @@ async def test_provider_refusing_the_batch_fails_every_agent(
     suite_stats: SuiteStats,
 ) -> None:
     agents = await _agents(service_ctx)
-    audit, _ = await _run_with_faults(
+    _, audit = await run_with_faults(
         temporal_env, service_ctx, emulator, suite_stats,
         "create:400:message=invalid batch:times=1", [], agents,
     )  # fmt: skip
@@ -211,7 +174,7 @@ async def test_errored_expired_and_canceled_items(
         {"match": {"agent_id": canceled}, "reply": {"canceled": True}},
     ]  # fmt: skip
     # The results stream is also cut once: rows are rewritten idempotently on the retry.
-    audit, _ = await _run_with_faults(
+    _, audit = await run_with_faults(
         temporal_env, service_ctx, emulator, suite_stats, "results:cut:after=2:times=1",
         rules, [ok, errored, expired, canceled],
     )  # fmt: skip
@@ -236,7 +199,7 @@ async def test_every_request_errored_fails_the_job(
     suite_stats: SuiteStats,
 ) -> None:
     agents = await _agents(service_ctx)
-    audit, _ = await _run_with_faults(
+    _, audit = await run_with_faults(
         temporal_env, service_ctx, emulator, suite_stats,
         "results:errored_fraction=1.0:type=overloaded_error:message=Overloaded:times=1",
         [], agents,

@@ -22,14 +22,15 @@ from letta_batch.services import build, jobs, submit
 from letta_batch.services.runtime import ServiceContext
 from tests.faults.conftest import (
     SuiteStats,
-    audit_job,
-    clear_faults,
     history,
-    run_job,
-    set_faults,
+    run_with_faults,
 )
-from tests.faults.small_batches import five_agent_rules, five_agents, part_sizes
-from tests.workflows.scenario import clear_scenario, set_scenario
+from tests.faults.small_batches import (
+    assert_five_agents_completed,
+    five_agent_rules,
+    five_agents,
+    part_sizes,
+)
 
 #: The phases a step runs once per shard.
 SHARDED = ("build_requests", "collect_results", "apply_decisions", "persist_step")
@@ -67,32 +68,14 @@ async def test_a_sharded_job_ends_as_an_unsharded_one(
     faults: str,
 ) -> None:
     agents = await five_agents(split_ctx)
-    heart, child, cond, *bulk = agents
-    set_scenario(small_emulator.base_url, five_agent_rules(heart, child, cond, *bulk))
-    if faults:
-        set_faults(small_emulator.base_url, faults)
-    try:
-        job_id, result = await run_job(temporal_env, split_ctx, agents, shards=shards)
-    finally:
-        fired = clear_faults(small_emulator.base_url)
-        clear_scenario(small_emulator.base_url)
-    assert all(r["times_remaining"] == 0 for r in fired), fired
-    audit = await audit_job(split_ctx, small_emulator.base_url, job_id, suite_stats)
+    job_id, audit = await run_with_faults(
+        temporal_env, split_ctx, small_emulator, suite_stats, faults,
+        five_agent_rules(*agents), agents, shards=shards,
+    )  # fmt: skip
     # The same outcomes and messages as test_a_step_over_the_provider_limit_is_sent_as_parts.
-    assert result.status == audit.status == "completed", audit
-    assert audit.agents == {
-        heart: ("completed", "terminal_tool", 2),
-        child: ("completed", "terminal_tool", 2),
-        cond: ("completed", "terminal_tool", 1),
-        **{b: ("completed", "terminal_tool", 1) for b in bulk},
-    }
-    assert {heart: 7, child: 7, cond: 4}.items() <= audit.messages.items()
-    assert audit.duplicates == 0
+    assert_five_agents_completed(audit, *agents)
     assert await part_sizes(split_ctx, job_id) == sizes
     assert audit.provider_batches == sum(len(step) for step in sizes)
-    assert audit.request_counts[0] == {
-        "processing": 0, "succeeded": 5, "errored": 0, "canceled": 0, "expired": 0,
-    }  # fmt: skip
     scheduled = await _activities(temporal_env, job_id)
     # Two steps: each sharded phase ran once per shard per step; send once per step.
     assert {name: scheduled[name] for name in SHARDED} == dict.fromkeys(SHARDED, 2 * shards)
