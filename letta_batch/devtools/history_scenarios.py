@@ -110,6 +110,17 @@ def _flaky_tool(work: Path) -> list[dict[str, Any]]:
     return [{"source_code": FLAKY_SOURCE, "execution": execution}]
 
 
+def _edit_then_two_replies(editor: str, a: str, b: str) -> Callable[[dict[str, str]], Rules]:
+    """``editor`` edits memory with a heartbeat, then replies (2 steps); ``a`` and ``b``
+    reply at once (1 step)."""
+    return lambda ids: [
+        say(ids[editor], 0, "memory_insert", True, label="human", new_string="Likes tea."),
+        say(ids[editor], 1, "send_message", message="Noted."),
+        say(ids[a], 0, "send_message", message="Hi."),
+        say(ids[b], 0, "send_message", message="Hello."),
+    ]
+
+
 def _weather_child_rule() -> dict[str, Any]:
     return {
         "type": "constrain_child_tools",
@@ -163,12 +174,7 @@ SCENARIOS: list[HistoryScenario] = [
         description="three agents, at most two requests per provider batch: step 0 is sent "
         "as two provider batches, step 1 as one",
         agents=[_agent("s1"), _agent("s2"), _agent("s3")],
-        replies=lambda ids: [
-            say(ids["s1"], 0, "memory_insert", True, label="human", new_string="Likes tea."),
-            say(ids["s1"], 1, "send_message", message="Noted."),
-            say(ids["s2"], 0, "send_message", message="Hi."),
-            say(ids["s3"], 0, "send_message", message="Hello."),
-        ],
+        replies=_edit_then_two_replies("s1", "s2", "s3"),
         batch_max_requests=2,
         expect_agents={"completed": 3},
     ),
@@ -178,12 +184,7 @@ SCENARIOS: list[HistoryScenario] = [
         "and persist run as two concurrent activities per step; step 0's requests go out "
         "as two provider batches (one per shard), step 1's as one",
         agents=[_agent("h1"), _agent("h2"), _agent("h3")],
-        replies=lambda ids: [
-            say(ids["h1"], 0, "memory_insert", True, label="human", new_string="Likes tea."),
-            say(ids["h1"], 1, "send_message", message="Noted."),
-            say(ids["h2"], 0, "send_message", message="Hi."),
-            say(ids["h3"], 0, "send_message", message="Hello."),
-        ],
+        replies=_edit_then_two_replies("h1", "h2", "h3"),
         shards=2,
         expect_agents={"completed": 3},
     ),

@@ -1,7 +1,8 @@
-"""Fixtures for workflow tests: a local Temporal dev server, the emulator, a worker helper."""
+"""Fixtures for workflow tests: a local Temporal dev server, the emulator, worker helpers."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import uuid
@@ -85,3 +86,20 @@ async def new_worker(
     )
     async with worker:
         yield worker
+
+
+#: The repository root, where ``worker.py`` lives.
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def worker_process_env(env: WorkflowEnvironment, ctx: ServiceContext) -> dict[str, str]:
+    """The environment a ``worker.py`` subprocess needs to serve ``ctx``'s task queue."""
+    environ = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "DATABASE_URL": ctx.settings.database_url,
+        "ANTHROPIC_BASE_URL": ctx.settings.anthropic_base_url or "",
+        "LETTA_BATCH_TASK_QUEUE": ctx.settings.task_queue,
+    }
+    environ.pop("ANTHROPIC_API_KEY", None)  # the emulator, never the real API
+    return environ

@@ -7,7 +7,6 @@ message and no memory edit applied twice, and the agents end as in an uncrashed 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from letta_batch.db.models_agents import AgentBlockRow, AgentRow, BlockRow, Mess
 from letta_batch.db.models_batch import BatchJobAgentRow, LLMBatchItemRow, LLMBatchJobRow
 from letta_batch.providers.emulator import EmulatorServer
 from letta_batch.services.runtime import ServiceContext
-from tests.workflows.conftest import new_worker
+from tests.workflows.conftest import ROOT, new_worker, worker_process_env
 from tests.workflows.scenario import (
     admin_batches,
     clear_scenario,
@@ -35,7 +34,6 @@ from tests.workflows.scenario import (
     two_step_rules,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 FAST_POLL = PollSettings(initial_seconds=1, factor=1.0, max_seconds=1)
 #: CI runs these; `make test-all` runs every point.
 REPRESENTATIVE = {
@@ -70,15 +68,10 @@ def _start_worker(
     env: WorkflowEnvironment, ctx: ServiceContext, point: str, tmp: Path
 ) -> subprocess.Popen[bytes]:
     environ = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-        "DATABASE_URL": ctx.settings.database_url,
-        "ANTHROPIC_BASE_URL": ctx.settings.anthropic_base_url or "",
-        "LETTA_BATCH_TASK_QUEUE": ctx.settings.task_queue,
+        **worker_process_env(env, ctx),
         crashpoints.DIR_ENV: str(tmp),
         crashpoints.POINTS_ENV: point,
     }
-    environ.pop("ANTHROPIC_API_KEY", None)
     return subprocess.Popen(
         [sys.executable, str(ROOT / "worker.py"), "--log-level", "WARNING"],
         env=environ,

@@ -16,6 +16,7 @@ from letta_batch.client import LettaBatchClient
 from letta_batch.providers.emulator import EmulatorServer
 from letta_batch.services.runtime import ServiceContext
 from tests.faults.conftest import FAST_POLL, history
+from tests.workflows.conftest import ROOT, worker_process_env
 from tests.workflows.scenario import (
     clear_scenario,
     definitions,
@@ -24,8 +25,6 @@ from tests.workflows.scenario import (
     suffix,
     two_step_rules,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _worker_children(pid: int) -> list[int]:
@@ -77,14 +76,7 @@ async def test_two_processes_run_a_sharded_job_and_stop_on_sigterm(
     org = service_ctx.settings.organization_id
     heart, child, _cond = (await load_agents(service_ctx, org, definitions(suffix()))).values()
     set_scenario(emulator.base_url, two_step_rules(heart, child))
-    environ = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
-        "DATABASE_URL": service_ctx.settings.database_url,
-        "ANTHROPIC_BASE_URL": service_ctx.settings.anthropic_base_url or "",
-        "LETTA_BATCH_TASK_QUEUE": service_ctx.settings.task_queue,
-    }
-    environ.pop("ANTHROPIC_API_KEY", None)
+    environ = worker_process_env(temporal_env, service_ctx)
     log = tmp_path / "worker.log"
     proc = _start(environ, log)
     children: list[int] = []
