@@ -225,7 +225,6 @@ async def _build_chunk(
             system_texts[system.id] = text
             context[0] = system.model_copy(update={"content": [TextContent(text=text)]})
         row = _item_row(ctx, arg, llm_batch_id, item_id, agent, state)
-        row["part"] = arg.shard.index  # the shard's own part number, also for agents that fail here
         offered = sorted(t.name for t in agent.tools if t.tool_type in OFFERED_TOOL_TYPES)
         try:
             allowed = solver.get_allowed_tool_names(
@@ -293,7 +292,8 @@ def _item_row(
         "request_status": ItemRequestStatus.pending.value,
         "step_status": ItemStepStatus.pending.value,
         "step_state": state.model_dump(mode="json"),
-        "part": 0,
+        # The shard's first part; placed requests move to theirs, agents that fail here stay.
+        "part": arg.shard.index,
         "request_body": None,
         "batch_request_result": None,
         "decision": None,

@@ -76,7 +76,7 @@ async def apply_decisions(ctx: ServiceContext, arg: ApplyDecisionsInput) -> Appl
                 decision = _decide_item(item, offered[key], arg.max_steps)
                 _count(out, decision)
                 updates.append(_item_update(ctx, item, decision))
-                execution = _execution_row(ctx, item, decision, tools.get(item.agent_id, {}))
+                execution = _execution_row(ctx, item, decision, attached)
                 if execution is not None:
                     executions.append(execution)
             await update_rows(session, LLMBatchItemRow.__table__, updates)
