@@ -10,7 +10,7 @@ part) and reuses it instead of paying for a second one. Parts already sent are s
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -135,7 +135,7 @@ async def _reconcile(session: Any, provider: Any, row: LLMBatchPartRow) -> Batch
     candidates = [
         b
         for b in await provider.list_batches(created_after=since)
-        if b.total_requests == row.request_count and _aware(b.created_at) >= since
+        if b.total_requests == row.request_count
     ]
     if not candidates:
         return None
@@ -170,10 +170,6 @@ async def _reconcile(session: Any, provider: Any, row: LLMBatchPartRow) -> Batch
             )
         return None
     return free[0]
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 async def _stream_requests(
