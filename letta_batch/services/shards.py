@@ -8,7 +8,7 @@ from typing import TypeVar
 from sqlalchemy import ColumnElement, true
 
 from letta_batch.contracts import Shard
-from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchPartRow
+from letta_batch.db.models_batch import LLMBatchItemRow
 
 T = TypeVar("T")
 
@@ -18,13 +18,6 @@ def items_of(shard: Shard) -> ColumnElement[bool]:
     if shard.count == 1:
         return true()
     return (LLMBatchItemRow.part % shard.count) == shard.index
-
-
-def parts_of(shard: Shard) -> ColumnElement[bool]:
-    """SQL condition: the provider batch (part) belongs to ``shard``."""
-    if shard.count == 1:
-        return true()
-    return (LLMBatchPartRow.part % shard.count) == shard.index
 
 
 def chunk_size(full: int, shard: Shard) -> int:
@@ -38,6 +31,7 @@ def chunk_size(full: int, shard: Shard) -> int:
 
 
 def owns_part(shard: Shard, part: int) -> bool:
+    """The provider batch (part) belongs to ``shard``: the Python twin of ``items_of``."""
     return part % shard.count == shard.index
 
 
