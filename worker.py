@@ -7,7 +7,9 @@ flags. SIGTERM/SIGINT start a graceful shutdown: no new tasks, running activitie
 
 ``--processes N`` runs N worker processes on the same task queue (one per core: Python runs
 one core per process). Jobs started with ``LETTA_BATCH_SHARDS=N`` split each step's phases
-into N concurrent activities, which these processes then share.
+into N concurrent activities, which these processes then share: every process also polls
+the task queue's shard queue (``<task queue>-shards``) with one slot, so that a step's shards
+land on different processes (activities/workers.py).
 """
 
 from __future__ import annotations
@@ -31,14 +33,13 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.worker import Worker
 
-from activities import StepActivities
+from activities.workers import SHARD_SLOTS, process_workers
 from letta_batch.client import connect_temporal
 from letta_batch.config import Settings
 from letta_batch.db.engine import create_engine
 from letta_batch.gc_tuning import tune_gc
 from letta_batch.logging_setup import configure_logging
 from letta_batch.services.runtime import ServiceContext
-from workflows import WORKFLOWS
 from workflows.search_attributes import ALL_KEYS
 
 log = structlog.get_logger("letta_batch.worker")
@@ -55,10 +56,14 @@ class WorkerOptions:
     """Graceful-shutdown window for running activities (Temporal's default is 0)."""
     tool_activities_per_second: float | None = None
     """Task-queue-wide rate limit (server enforced) for rate-limited tools, if set."""
+    shard_slots: int = SHARD_SLOTS
+    """Slots on the shard queue: one, so that a step's shards spread over the processes
+    (activities/workers.py)."""
     eager_activities: bool = True
     """Let the worker that completes a workflow task start the activities it schedules
-    itself. Off with several processes: a step's shards must spread over the processes
-    instead of queueing on the one that ran the workflow task."""
+    itself. Off with several processes, for runs started before the shard queue: their
+    shards are on the task queue and must spread over the processes instead of queueing on
+    the one that ran the workflow task (on the shard queue eager execution does not apply)."""
 
 
 async def register_search_attributes(
@@ -81,18 +86,19 @@ async def register_search_attributes(
     return sorted(missing)
 
 
-def build_worker(
+def build_workers(
     client: Client, ctx: ServiceContext, task_queue: str, options: WorkerOptions
-) -> Worker:
-    return Worker(
+) -> list[Worker]:
+    """This process's workers: the task queue's and its shard queue's (activities/workers.py)."""
+    return process_workers(
         client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=StepActivities(ctx).all(),
+        ctx,
+        task_queue,
+        shard_slots=options.shard_slots,
+        graceful_shutdown_timeout=timedelta(seconds=options.drain_seconds),
         max_concurrent_activities=options.max_concurrent_activities,
         max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,
         max_task_queue_activities_per_second=options.tool_activities_per_second,
-        graceful_shutdown_timeout=timedelta(seconds=options.drain_seconds),
         disable_eager_activity_execution=not options.eager_activities,
     )
 
@@ -104,18 +110,23 @@ async def run_worker(settings: Settings, options: WorkerOptions, *, register: bo
         if added:
             log.info("search_attributes.registered", names=added)
     ctx = ServiceContext(engine=create_engine(settings.database_url), settings=settings)
-    worker = build_worker(client, ctx, settings.task_queue, options)
+    workers = build_workers(client, ctx, settings.task_queue, options)
     tune_gc()  # after imports and setup: see letta_batch/gc_tuning.py for the measurements
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info("worker.started", task_queue=settings.task_queue, address=settings.temporal_address)
-    run = asyncio.create_task(worker.run())
-    await asyncio.wait([run, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    runs = [asyncio.create_task(w.run()) for w in workers]
+    await asyncio.wait(
+        [*runs, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+    )
     log.info("worker.stopping", drain_seconds=options.drain_seconds)
-    await worker.shutdown()
+    await asyncio.gather(*(w.shutdown() for w in workers))
     await ctx.aclose()
+    # A worker that stopped on its own (e.g. it lost the server for good) fails the process,
+    # so that the supervisor restarts it instead of leaving it half-polling.
+    await asyncio.gather(*runs)
     log.info("worker.stopped")
 
 

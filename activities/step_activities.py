@@ -167,3 +167,14 @@ class StepActivities:
             self.finalize_job,
             self.send_callback,
         ]
+
+    def sharded(self) -> list[Callable[..., Any]]:
+        """The phases a job with several shards runs once per shard (``workflows/sharded.py``),
+        for the worker on the shard task queue."""
+        return [
+            self.build_requests,
+            self.collect_results,
+            self.apply_decisions,
+            self.run_builtin_tools,
+            self.persist_step,
+        ]

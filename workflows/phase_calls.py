@@ -52,11 +52,13 @@ class PhaseCalls:
         start_to_close: timedelta,
         retry: RetryPolicy = settings.DB_RETRY,
         summary: str,
+        task_queue: str | None = None,
     ) -> R:
         result: Any = await workflow.execute_activity(
             name,
             arg,
             result_type=result_type,
+            task_queue=task_queue,
             start_to_close_timeout=start_to_close,
             heartbeat_timeout=settings.HEARTBEAT_TIMEOUT,
             retry_policy=retry,
@@ -75,7 +77,10 @@ class PhaseCalls:
         summary: str,
     ) -> R:
         """``name`` once per shard of the job (one plain call with a single shard), merged;
-        each call's summary names its shard."""
+        each call's summary names its shard. Several shards run on the shard task queue."""
+        task_queue = None
+        if self.input.shards > 1 and workflow.patched(settings.SHARD_QUEUE_PATCH):
+            task_queue = settings.shard_task_queue(workflow.info().task_queue)
 
         async def one(shard: Shard) -> R:
             return await self._call(
@@ -85,6 +90,7 @@ class PhaseCalls:
                 start_to_close=start_to_close,
                 retry=retry,
                 summary=summary + shard_label(shard),
+                task_queue=task_queue,
             )
 
         return merged(await each_shard(self.input.shards, one))

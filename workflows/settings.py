@@ -28,6 +28,20 @@ CALLBACK_RETRY = RetryPolicy(
     maximum_attempts=5,
 )
 
+#: A job with several shards runs its sharded phases on ``<task queue>`` + this suffix. Each
+#: worker process takes one activity at a time from that queue (``activities/workers.py``), so
+#: a step's shards spread over the processes, one core each, whatever the process's other
+#: slots; on the shared task queue both shards could start in the process that polled first.
+SHARD_QUEUE_SUFFIX = "-shards"
+#: ``workflow.patched`` id of that routing: runs started before it keep the shared queue.
+SHARD_QUEUE_PATCH = "shard-task-queue"
+
+
+def shard_task_queue(task_queue: str) -> str:
+    """The task queue of the sharded phases of jobs on ``task_queue``."""
+    return task_queue + SHARD_QUEUE_SUFFIX
+
+
 #: Building, collecting and persisting a 100,000-agent step is bounded by the database.
 BUILD_TIMEOUT = timedelta(minutes=30)
 SEND_TIMEOUT = timedelta(minutes=15)

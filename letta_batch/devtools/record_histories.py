@@ -26,9 +26,8 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from activities import StepActivities
+from activities.workers import process_workers
 from letta_batch.client import LettaBatchClient, workflow_id_for
 from letta_batch.config import Settings
 from letta_batch.contracts import BatchJobResult, Phase, PollSettings
@@ -41,7 +40,6 @@ from letta_batch.devtools.history_scenarios import BY_NAME, SCENARIOS, HistorySc
 from letta_batch.devtools.scratch_db import scratch_database
 from letta_batch.providers.emulator import EmulatorServer
 from letta_batch.services.runtime import ServiceContext
-from workflows import WORKFLOWS
 from workflows.search_attributes import ALL_KEYS
 
 #: One-second polls keep the recording quick and the poll count per step stable.
@@ -132,13 +130,8 @@ async def _record(
         ids = await _load_agents(ctx, scenario, work / scenario.name)
         emulator.set_scenario({"rules": scenario.replies(ids)})
         lb = LettaBatchClient(client, ctx)
-        worker = Worker(
-            client,
-            task_queue=settings.task_queue,
-            workflows=WORKFLOWS,
-            activities=StepActivities(ctx).all(),
-        )
-        async with worker:
+        worker, shard_worker = process_workers(client, ctx, settings.task_queue)
+        async with worker, shard_worker:
             job = await lb.submit(
                 {"requests": [{"agent_id": a, "input": f"Hello {n}"} for n, a in ids.items()]},
                 max_steps=scenario.max_steps,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from letta_batch.client import LettaBatchClient, workflow_id_for
@@ -127,8 +129,10 @@ async def run_job(
     max_steps: int = 4,
     during: Callable[[str], Awaitable[Any]] | None = None,
     shards: int | None = None,
+    workers: Callable[[Client, ServiceContext], AbstractAsyncContextManager[Any]] = new_worker,
 ) -> tuple[str, BatchJobResult]:
-    """Submit one job, run a worker until it ends; ``during(job_id)`` runs alongside."""
+    """Submit one job, run ``workers`` (``new_worker`` by default) until it ends;
+    ``during(job_id)`` runs alongside."""
     client = LettaBatchClient(env.client, ctx)
     job = await client.submit(
         {"requests": [{"agent_id": a, "input": f"Hello {i}"} for i, a in enumerate(agent_ids)]},
@@ -136,7 +140,7 @@ async def run_job(
         poll=FAST_POLL,
         shards=shards,
     )
-    async with new_worker(env.client, ctx):
+    async with workers(env.client, ctx):
         waiter = asyncio.ensure_future(client.wait(job.job_id))
         side = asyncio.ensure_future(during(job.job_id)) if during else None
         try:
@@ -348,6 +352,7 @@ async def run_with_faults(
     agents: list[str],
     max_steps: int = 4,
     shards: int | None = None,
+    workers: Callable[[Client, ServiceContext], AbstractAsyncContextManager[Any]] = new_worker,
 ) -> tuple[str, JobAudit]:
     """Run a job under the emulator ``spec`` (none when empty) with scripted ``rules``.
 
@@ -358,7 +363,9 @@ async def run_with_faults(
     if spec:
         set_faults(emu.base_url, spec)
     try:
-        job_id, result = await run_job(env, ctx, agents, max_steps=max_steps, shards=shards)
+        job_id, result = await run_job(
+            env, ctx, agents, max_steps=max_steps, shards=shards, workers=workers
+        )
     finally:
         fired = clear_faults(emu.base_url)
         clear_scenario(emu.base_url)

@@ -9,13 +9,21 @@ response or a shard's activity runs again.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import func, select
+from temporalio import activity
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from letta_batch.contracts import BuildRequestsInput, JobRef, Shard
+from activities import StepActivities
+from activities.workers import process_workers
+from letta_batch.contracts import BuildRequestsInput, BuildRequestsOutput, JobRef, Shard
 from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow, LLMBatchPartRow
 from letta_batch.providers.emulator import EmulatorServer
 from letta_batch.services import build, jobs, submit
@@ -31,6 +39,7 @@ from tests.faults.small_batches import (
     five_agents,
     part_sizes,
 )
+from workflows.settings import shard_task_queue
 
 #: The phases a step runs once per shard.
 SHARDED = ("build_requests", "collect_results", "apply_decisions", "persist_step")
@@ -129,3 +138,78 @@ async def test_a_shard_built_again_returns_what_it_built_and_writes_nothing(
     assert step is not None and step.request_count == 5
     assert [tuple(r) for r in items] == [(0, 2), (1, 2), (3, 1)]
     assert list(parts) == [0, 1, 3]
+
+
+class _BarrierActivities(StepActivities):
+    """Real activities whose ``build_requests`` waits until every shard of its step started,
+    noting which worker ("process") and task queue ran each shard."""
+
+    def __init__(self, ctx: ServiceContext, label: str, seen: _ShardsSeen) -> None:
+        super().__init__(ctx)
+        self.label = label
+        self.seen = seen
+
+    @activity.defn(name="build_requests")
+    async def build_requests(self, arg: BuildRequestsInput) -> BuildRequestsOutput:
+        self.seen.ran[(arg.step, arg.shard.index)] = (self.label, activity.info().task_queue)
+        started = self.seen.started.setdefault(arg.step, asyncio.Event())
+        if sum(step == arg.step for step, _ in self.seen.ran) == arg.shard.count:
+            started.set()
+        # A process with its one shard slot taken cannot start the step's other shard: they
+        # meet here only when they run in different processes at the same time.
+        await asyncio.wait_for(started.wait(), timeout=30)
+        return await super().build_requests(arg)
+
+
+@dataclass
+class _ShardsSeen:
+    ran: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
+    started: dict[int, asyncio.Event] = field(default_factory=dict)
+
+
+async def test_a_steps_shards_run_at_once_in_different_processes(
+    temporal_env: WorkflowEnvironment,
+    split_ctx: ServiceContext,
+    small_emulator: EmulatorServer,
+    suite_stats: SuiteStats,
+) -> None:
+    """Each process takes one activity at a time from the shard queue, so two processes run
+    a step's two shards at the same time, one each, although each has 20 slots for the rest."""
+    seen = _ShardsSeen()
+
+    @asynccontextmanager
+    async def two_processes(client: Client, ctx: ServiceContext) -> AsyncIterator[None]:
+        # A client of its own per "process": the SDK refuses two workers of one client on
+        # the same task queue.
+        other = await Client.connect(
+            client.service_client.config.target_host,
+            namespace=client.namespace,
+            data_converter=client.data_converter,
+        )
+        workers = [
+            w
+            for label, own in (("A", client), ("B", other))
+            for w in process_workers(
+                own,
+                ctx,
+                ctx.settings.task_queue,
+                activities=_BarrierActivities(ctx, label, seen),
+                max_concurrent_activities=20,
+            )
+        ]
+        async with AsyncExitStack() as stack:
+            for w in workers:
+                await stack.enter_async_context(w)
+            yield
+
+    agents = await five_agents(split_ctx)
+    _, audit = await run_with_faults(
+        temporal_env, split_ctx, small_emulator, suite_stats, "",
+        five_agent_rules(*agents), agents, shards=2, workers=two_processes,
+    )  # fmt: skip
+    assert_five_agents_completed(audit, *agents)
+    shard_queue = shard_task_queue(split_ctx.settings.task_queue)
+    for step in (0, 1):
+        (first, queue0), (second, queue1) = seen.ran[(step, 0)], seen.ran[(step, 1)]
+        assert {first, second} == {"A", "B"}, seen.ran
+        assert queue0 == queue1 == shard_queue

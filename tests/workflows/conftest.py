@@ -16,12 +16,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities import StepActivities
+from activities.workers import process_workers
 from letta_batch.config import Settings
 from letta_batch.db.engine import create_engine
 from letta_batch.providers.emulator import EmulatorServer
 from letta_batch.services.runtime import ServiceContext
-from workflows import WORKFLOWS
 from workflows.search_attributes import ALL_KEYS
 
 
@@ -76,15 +75,15 @@ async def service_ctx(pg_url: str, emulator: EmulatorServer) -> AsyncIterator[Se
 async def new_worker(
     client: Client, ctx: ServiceContext, **kwargs: object
 ) -> AsyncIterator[Worker]:
-    """A worker with the production workflows and activities on the context's task queue."""
-    worker = Worker(
+    """The production workers (activities/workers.py) on the context's task queue: the
+    task-queue worker, yielded, and the shard-queue worker beside it."""
+    worker, shard_worker = process_workers(
         client,
-        task_queue=ctx.settings.task_queue,
-        workflows=WORKFLOWS,
-        activities=StepActivities(ctx).all(),
-        **kwargs,  # type: ignore[arg-type]
+        ctx,
+        ctx.settings.task_queue,
+        **kwargs,
     )
-    async with worker:
+    async with worker, shard_worker:
         yield worker
 
 
