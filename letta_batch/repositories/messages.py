@@ -17,10 +17,11 @@ from letta_batch.schemas.message import TextContent
 log = logging.getLogger(__name__)
 
 
-def in_context_ids(agent: Agent) -> list[str]:
+def in_context_ids(agent: Agent, *, autoclear: bool = True) -> list[str]:
     """The message ids in ``agent``'s context: all of ``message_ids``, or only the system
-    message (``[0]``) when ``message_buffer_autoclear`` is set (Letta's behaviour)."""
-    if agent.message_buffer_autoclear:
+    message (``[0]``) when ``message_buffer_autoclear`` is set (Letta's behaviour) and
+    ``autoclear`` lets it apply."""
+    if autoclear and agent.message_buffer_autoclear:
         return agent.message_ids[:1]
     return list(agent.message_ids)
 
@@ -42,13 +43,14 @@ async def load_messages(
 
 
 async def load_in_context_messages(
-    session: AsyncSession, org_id: str, agents: Iterable[Agent]
+    session: AsyncSession, org_id: str, agents: Iterable[Agent], *, autoclear: bool = True
 ) -> dict[str, list[Message]]:
     """Each agent's in-context messages, in ``message_ids`` order, in ONE query for all agents.
 
-    Ids that no longer resolve to a message are skipped (and logged).
+    ``autoclear=False`` ignores ``message_buffer_autoclear`` (during a job every agent sees
+    the whole run). Ids that no longer resolve to a message are skipped (and logged).
     """
-    wanted = {agent.id: in_context_ids(agent) for agent in agents}
+    wanted = {agent.id: in_context_ids(agent, autoclear=autoclear) for agent in agents}
     found = await load_messages(session, org_id, (i for ids in wanted.values() for i in ids))
     result: dict[str, list[Message]] = {}
     for agent_id, ids in wanted.items():

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from letta_batch.db.types import utcnow
 from letta_batch.schemas import Agent, Block, LLMConfig, Message, Tool, ToolExecutionPolicy
 from letta_batch.schemas.message import TextContent
 from letta_batch.tool_rules import TOOL_RULE_ADAPTER, ToolRule
+from letta_batch.tool_rules.rule_cache import shared_rule_list
 
 #: A result row (``RowMapping``) or a plain dict keyed by column name.
 RowLike = Mapping[Any, Any]
@@ -25,7 +26,14 @@ def dump_tool_rules(rules: list[ToolRule]) -> list[dict[str, Any]]:
 
 
 def load_tool_rules(data: Any) -> list[ToolRule]:
-    return TOOL_RULE_ADAPTER.validate_python(data or [])
+    """The stored rule list, validated. Equal lists share their (frozen) rule objects through
+    ``shared_rule_list``, which is what lets the solver's per-rule-sequence caches hit for a
+    fleet's agents; a list the cache cannot take is validated here and fails with its error."""
+    value = data or []
+    shared = shared_rule_list(value)
+    if shared is not value:  # validated (a new list); otherwise the value comes back as is
+        return cast(list[ToolRule], shared)
+    return TOOL_RULE_ADAPTER.validate_python(value)
 
 
 def block_from_row(row: RowLike) -> Block:

@@ -180,11 +180,7 @@ async def _build_chunk(
     job_inputs = await inputs(session, arg.job_id, agent_ids) if arg.step == 0 else {}
     # During a job every agent sees the whole run (autoclear agents are cut back to their
     # system message when they stop, in persist_step).
-    in_context = await load_in_context_messages(
-        session,
-        org,
-        [a.model_copy(update={"message_buffer_autoclear": False}) for a in agents.values()],
-    )
+    in_context = await load_in_context_messages(session, org, agents.values(), autoclear=False)
     totals, archival = await recall_counts(session, org, agent_ids)
     now = ctx.clock()
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 import functools
 import operator
-from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, Field, JsonValue, PrivateAttr, field_validator
 
@@ -39,10 +39,13 @@ ChildBasedRule = ChildToolRule | ConditionalToolRule | MaxCountPerStepToolRule
 _R = TypeVar("_R", bound=BaseToolRule)
 
 
-#: Rule views (``_of``) by (ids of the rule objects, kinds) → (the rules, the view).
-_VIEWS: dict[tuple[tuple[int, ...], tuple[type, ...]], tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
-#: Distinct (rule sequence, view) pairs remembered; a fleet has a handful.
-_VIEWS_MAX = 4096
+#: What is derived from a rule sequence alone (views by kinds, compiled prompts), by (ids of
+#: the rule objects, what) → (the rules, the value); see ``ToolRulesSolver._remembered``.
+_DERIVED: dict[tuple[tuple[int, ...], Any], tuple[tuple[Any, ...], Any]] = {}
+#: Distinct (rule sequence, what) pairs remembered; a fleet has a handful.
+_DERIVED_MAX = 4096
+#: ``_remembered`` key of the compiled prompts (views are keyed by their kinds).
+_PROMPTS = "prompts"
 
 
 class ToolRulesSolver(BaseModel):
@@ -100,18 +103,26 @@ class ToolRulesSolver(BaseModel):
         return cls.model_validate(data)
 
     # --- categorised views (Letta's model_post_init buckets, each in rule order) ---------
-    def _of(self, *kinds: type[_R]) -> list[_R]:
-        # Each view is asked for several times per agent and phase, and thousands of agents
-        # share the very same (interned, frozen) rule objects: the view is remembered per
-        # rule-object sequence. The cached entry holds the rules, so their ids stay unique.
-        key = (tuple(map(id, self.tool_rules)), kinds)
-        cached = _VIEWS.get(key)
+    def _remembered(self, what: Any, derive: Callable[[tuple[Any, ...]], Any]) -> Any:
+        """``derive(rules)``, remembered per rule-object sequence and ``what``.
+
+        Views and prompts are asked for several times per agent and phase, and thousands of
+        agents share the very same (interned, frozen) rule objects, on which these values
+        alone depend. The cached entry holds the rules, so their ids stay unique.
+        """
+        key = (tuple(map(id, self.tool_rules)), what)
+        cached = _DERIVED.get(key)
         if cached is None:
-            if len(_VIEWS) >= _VIEWS_MAX:
-                _VIEWS.clear()
+            if len(_DERIVED) >= _DERIVED_MAX:
+                _DERIVED.clear()
             rules = tuple(self.tool_rules)
-            cached = _VIEWS[key] = (rules, tuple(r for r in rules if isinstance(r, kinds)))
-        return list(cached[1])
+            cached = _DERIVED[key] = (rules, derive(rules))
+        return cached[1]
+
+    def _of(self, *kinds: type[_R]) -> list[_R]:
+        return list(
+            self._remembered(kinds, lambda rules: tuple(r for r in rules if isinstance(r, kinds)))
+        )
 
     @property
     def init_tool_rules(self) -> list[InitToolRule]:
@@ -270,6 +281,10 @@ class ToolRulesSolver(BaseModel):
     def compile_tool_rule_prompts(self) -> str | None:
         """``\\n``-joined prompts of init+continue+child-based+parent+terminal rules, or None:
         the value of Letta's ``tool_usage_rules`` block (``COMPILED_PROMPT_DESCRIPTION``)."""
+        # A rule's prompt depends on the (frozen) rule alone: rendered once per rule sequence.
+        return cast(str | None, self._remembered(_PROMPTS, lambda _rules: self._render_prompts()))
+
+    def _render_prompts(self) -> str | None:
         rendered = [text for rule in self._prompt_rules() if (text := rule.render_prompt())]
         return "\n".join(rendered) if rendered else None
 

@@ -111,9 +111,13 @@ async def test_in_context_messages_follow_message_ids_and_autoclear(
         agents = await load_agents(session, org_id, agent_ids.values())
         agents[cleared] = agents[cleared].model_copy(update={"message_buffer_autoclear": True})
         context = await load_in_context_messages(session, org_id, agents.values())
+        # During a job (build) autoclear does not apply: every agent sees the whole run.
+        whole = await load_in_context_messages(session, org_id, agents.values(), autoclear=False)
     assert [msg.text() for msg in context[plain]][1:] == ["m2", "m1", "m0"]
     assert context[plain][0].role == MessageRole.system
     assert [msg.role for msg in context[cleared]] == [MessageRole.system]
+    assert [msg.text() for msg in whole[cleared]][1:] == ["m2", "m1", "m0"]
+    assert whole[plain] == context[plain]
 
 
 async def test_update_system_messages_in_place(session_factory, org_id) -> None:

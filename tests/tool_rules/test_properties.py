@@ -216,3 +216,8 @@ def test_compiled_prompt_matches_rule_renders(rules: list[Any]) -> None:
     ]
     expected = [r.render_prompt() for kinds in groups for r in rules if isinstance(r, kinds)]
     assert compiled == ("\n".join(str(t) for t in expected) if expected else None)
+    # Compiled once per rule-object sequence: a second solver over the same rules is served
+    # from the cache, and a fresh copy of the rules (other objects) compiles the same text.
+    assert ToolRulesSolver(tool_rules=rules).compile_tool_rule_prompts() == compiled
+    copies = [type(r).model_validate(r.model_dump()) for r in rules]
+    assert ToolRulesSolver(tool_rules=copies).compile_tool_rule_prompts() == compiled

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from letta_batch.repositories.rows import load_tool_rules
 from letta_batch.tool_rules.rule_cache import shared_rule_list
 
 
@@ -24,3 +30,22 @@ def test_keys_and_values_of_another_type_are_another_list() -> None:
     one = shared_rule_list([{"type": "max_count_per_step", "tool_name": "t", "max_count_limit": 1}])
     two = shared_rule_list([{"type": "max_count_per_step", "tool_name": "t", "max_count_limit": 2}])
     assert (one[0].max_count_limit, two[0].max_count_limit) == (1, 2)
+
+
+def test_agents_loaded_from_rows_share_their_rule_objects() -> None:
+    # The solver's caches key on rule-object identity: agents read from the database must
+    # share the objects of equal rule lists, or every agent compiles its prompts again.
+    stored = [
+        {"type": "exit_loop", "tool_name": "send_message"},
+        {"type": "run_first", "tool_name": "a"},
+    ]
+    first, second = load_tool_rules(json.loads(json.dumps(stored))), load_tool_rules(stored)
+    assert first is not second and all(a is b for a, b in zip(first, second, strict=True))
+    assert load_tool_rules(None) == [] and load_tool_rules([]) == []
+
+
+def test_a_stored_rule_list_that_is_invalid_still_fails_with_its_error() -> None:
+    with pytest.raises(ValidationError, match="tool_name"):
+        load_tool_rules([{"type": "exit_loop"}])
+    with pytest.raises(ValidationError):
+        load_tool_rules("not a list")
