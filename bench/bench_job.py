@@ -14,7 +14,12 @@ each create call once its body has arrived, i.e. decoding and validating up to 2
 plus the CPU time of rendering the results files; the emulator measures both and reports them
 in its admin API);
 "handoff" is the longest time from a provider batch ending to the next step's batch being
-created (the poll interval here is 1 s).
+created (the poll interval here is 1 s);
+"cores" is how many of the machine's cores were busy, on average, while build, decide,
+tools and persist ran (bench/cpu_sampler.py): close to the core count means those phases
+are bound by CPU (Python and PostgreSQL), not by waiting.
+The workers run with the production settings of worker.py (20 activity slots, one slot on
+the shard queue, eager activities off with several processes).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import peak_rss  # noqa: E402
+from bench.cpu_sampler import CpuSampler  # noqa: E402
 from bench.fleet import FLEETS, agents, scenario  # noqa: E402
 from letta_batch.client import LettaBatchClient, workflow_id_for  # noqa: E402
 from letta_batch.config import Settings  # noqa: E402
@@ -55,6 +61,7 @@ from letta_batch.devtools.scratch_db import create_database, drop_database  # no
 from letta_batch.gc_tuning import tune_gc  # noqa: E402
 from letta_batch.services.runtime import ServiceContext  # noqa: E402
 from tests.workflows.conftest import new_worker, temporal_binary  # noqa: E402
+from worker import WorkerOptions  # noqa: E402
 from workflows.search_attributes import ALL_KEYS  # noqa: E402
 
 PHASES = {
@@ -66,6 +73,9 @@ PHASES = {
     "run_builtin_tools": "tools",
     "persist_step": "persist",
 }
+
+#: The phases a job shards over its worker processes (the ``cores`` column covers them).
+_SHARDABLE = ("build", "decide", "tools", "persist")
 
 #: Benchmark databases are created and dropped per run under this prefix.
 SCRATCH_PREFIX = "lbbench_"
@@ -145,15 +155,14 @@ async def run_one(
             )
         client = LettaBatchClient(env.client, ctx)
         extra = _start_extra_workers(env, emulator_url, url, settings.task_queue, processes - 1)
-        # With several processes each takes one activity at a time, so that a step's shards
-        # run in different processes (one core each).
-        slots = 1 if processes > 1 else 4
         try:
             with StatementCounter(ctx.engine) as counter:
+                # The production worker settings (worker.py): 20 activity slots on the task
+                # queue, one on the shard queue, eager activities off with several processes.
                 async with new_worker(
                     env.client,
                     ctx,
-                    max_concurrent_activities=slots,
+                    max_concurrent_activities=WorkerOptions.max_concurrent_activities,
                     disable_eager_activity_execution=processes > 1,
                 ):
                     await asyncio.sleep(1)  # every worker polling before the job starts
@@ -175,7 +184,11 @@ async def run_one(
                         await submitter.aclose()
                     peak_rss.start_window()  # from here on: the worker's memory, not set-up's
                     started = time.monotonic()
-                    result = await client.wait(job.job_id)
+                    cpu = CpuSampler().start()
+                    try:
+                        result = await client.wait(job.job_id)
+                    finally:
+                        cpu.stop()
                     wall = time.monotonic() - started
         finally:
             extra_sql, extra_rss = _stop_extra_workers(extra)
@@ -204,6 +217,10 @@ async def run_one(
                     )
         for phase, intervals in spans.items():
             phases[phase] = _covered_seconds(intervals)
+        # Every phase but send and collect, whose time is mostly the provider's (one core).
+        cores = cpu.busy_cores(
+            [span for phase, spans_ in spans.items() if phase in _SHARDABLE for span in spans_]
+        )
         handoff = await _handoff_seconds(ctx, job.job_id)
         request_kb = await _mean_request_kb(ctx, job.job_id)
         batches = await _provider_batches(ctx, job.job_id)
@@ -230,6 +247,7 @@ async def run_one(
         "runs": runs,
         "handoff_s": handoff,
         "processes": processes,
+        "cores": cores,
         "rss_mb": peak_rss.peak_mib() + extra_rss,
     }
 
@@ -382,6 +400,7 @@ async def main(sizes: list[int], steps: int, emulator_url: str, fleet: str, proc
         "runs",
         "handoff_s",
         "processes",
+        "cores",
         "rss_mb",
     ]
     for c in cols:

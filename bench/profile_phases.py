@@ -5,7 +5,8 @@
 Creates a test database, loads N agents, submits a job and runs build → send → poll →
 collect → decide → tools → persist for each step against an in-process emulator (zero
 processing), timing every phase, counting its SQL statements and the seconds spent in them
-(``db_*`` columns: statement execution and row decoding; the rest of a phase is Python).
+(``db_*`` columns: statement execution and row decoding; the rest of a phase is Python) and
+the WAL it made PostgreSQL write (``wal_mb_*``, read on a connection of its own).
 The slowest statements are listed with their phase. ``--profile`` runs the phases (or only
 those named by ``--phase``) under cProfile and prints the top functions by cumulative and
 own time. ``--keep-db`` leaves the database behind for inspection.
@@ -25,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from rich.console import Console
 from rich.table import Table
@@ -82,7 +84,15 @@ async def run(
     db_seconds: dict[str, float] = defaultdict(float)
     current = [""]
 
+    wal_mb: dict[str, float] = defaultdict(float)
+    # Its own connection, so that reading the WAL position is not counted as the phase's SQL.
+    wal_conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+
+    async def wal_lsn() -> int:
+        return int(await wal_conn.fetchval("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"))
+
     async def timed(phase: str, fn: Callable[[], Awaitable[Any]]) -> Any:
+        wal_before = await wal_lsn()
         with StatementCounter(ctx.engine) as counter:
             profiling = profiler is not None and (not only or phase in only)
             current[0] = phase
@@ -96,6 +106,7 @@ async def run(
                 if profiling:
                     profiler.disable()
                 sql[phase] += counter.count
+                wal_mb[phase] += (await wal_lsn() - wal_before) / 1e6
 
     try:
         org = settings.organization_id
@@ -109,6 +120,7 @@ async def run(
         )
         await run_steps(ctx, org, job.job_id, steps, timed=timed)
     finally:
+        await wal_conn.close()
         await ctx.aclose()
         if keep_db:
             print(f"kept database {name} (drop it when done)")
@@ -124,6 +136,7 @@ async def run(
         "sql_step": sum(sql.values()) / steps,
         **{f"sql_{p}": sql[p] for p in PHASES},
         **{f"db_{p}": db_seconds[p] for p in PHASES},
+        **{f"wal_mb_{p}": wal_mb[p] for p in PHASES},
     }
 
 
@@ -172,6 +185,7 @@ def main() -> None:
         "sql_step",
         *(f"sql_{p}" for p in PHASES),
         *(f"db_{p}" for p in PHASES),
+        *(f"wal_mb_{p}" for p in PHASES),
     ]
     for c in cols:
         table.add_column(c.replace("_step", "/step"), justify="right")

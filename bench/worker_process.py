@@ -1,9 +1,10 @@
 """A benchmark worker in a process of its own, for jobs sharded over several processes.
 
     python bench/worker_process.py --address HOST:PORT --task-queue Q --database-url URL \
-        --anthropic-base-url URL --stats /tmp/stats.json [--max-concurrent-activities 1]
+        --anthropic-base-url URL --stats /tmp/stats.json [--max-concurrent-activities 20]
 
-Runs the production workflows and activities until SIGTERM, then writes the SQL statements
+Runs the production workers (``worker.build_workers``: the task queue with the production
+number of activity slots, the shard queue with one) until SIGTERM, then writes the SQL statements
 it executed and its peak RSS (MiB) to ``--stats`` as JSON, for bench_job.py to add up.
 """
 
@@ -25,7 +26,7 @@ from letta_batch.config import Settings  # noqa: E402
 from letta_batch.db.engine import StatementCounter, create_engine  # noqa: E402
 from letta_batch.gc_tuning import tune_gc  # noqa: E402
 from letta_batch.services.runtime import ServiceContext  # noqa: E402
-from worker import WorkerOptions, build_worker  # noqa: E402
+from worker import WorkerOptions, build_workers  # noqa: E402
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -37,7 +38,7 @@ async def main(args: argparse.Namespace) -> None:
     )
     client = await connect_temporal(settings)
     ctx = ServiceContext(engine=create_engine(settings.database_url), settings=settings)
-    worker = build_worker(
+    workers = build_workers(
         client,
         ctx,
         settings.task_queue,
@@ -52,11 +53,11 @@ async def main(args: argparse.Namespace) -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     peak_rss.start_window()
     with StatementCounter(ctx.engine) as counter:
-        run = asyncio.create_task(worker.run())
+        runs = [asyncio.create_task(w.run()) for w in workers]
         _write(args.stats, {})  # ready
         await stop.wait()
-        await worker.shutdown()
-        await run
+        await asyncio.gather(*(w.shutdown() for w in workers))
+        await asyncio.gather(*runs)
     await ctx.aclose()
     _write(args.stats, {"sql": counter.count, "rss_mib": peak_rss.peak_mib()})
 
@@ -72,5 +73,7 @@ if __name__ == "__main__":
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--anthropic-base-url", required=True)
     parser.add_argument("--stats", required=True)
-    parser.add_argument("--max-concurrent-activities", type=int, default=1)
+    parser.add_argument(
+        "--max-concurrent-activities", type=int, default=WorkerOptions.max_concurrent_activities
+    )
     asyncio.run(main(parser.parse_args()))
