@@ -20,7 +20,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
-    literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -151,20 +150,14 @@ class MessageRow(Base):
 
     ``sequence_id`` is assigned by the database in insertion order (an identity column on
     PostgreSQL, an AFTER INSERT trigger on SQLite); it orders history listings.
-    ``search_text`` holds the message's plain text for full-text search.
+    ``search_text`` holds the message's plain text for full-text search; on PostgreSQL its
+    vector is the generated column ``search_vector`` (GIN-indexed, not mapped: ``db.unmapped``).
     """
 
     __tablename__ = "messages"
     __table_args__ = (
         Index("ix_messages_agent_id_created_at", "agent_id", "created_at"),
         Index("ix_messages_agent_id_sequence_id", "agent_id", "sequence_id"),
-        Index(
-            "ix_messages_search_text_tsv",
-            func.to_tsvector(
-                literal_column("'english'"), func.coalesce(literal_column("search_text"), "")
-            ),
-            postgresql_using="gin",
-        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[str] = mapped_column(String, primary_key=True)
@@ -192,16 +185,10 @@ class MessageRow(Base):
 
 
 class PassageRow(Base):
-    """An archival-memory passage."""
+    """An archival-memory passage (on PostgreSQL with the generated, GIN-indexed and unmapped
+    ``search_vector`` of its text: ``db.unmapped``)."""
 
     __tablename__ = "passages"
-    __table_args__ = (
-        Index(
-            "ix_passages_text_tsv",
-            func.to_tsvector(literal_column("'english'"), literal_column("text")),
-            postgresql_using="gin",
-        ).ddl_if(dialect="postgresql"),
-    )
 
     id: Mapped[str] = mapped_column(String, primary_key=True)
     organization_id: Mapped[str] = mapped_column(String, nullable=False)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from letta_batch.db import create_engine, migrate
 from letta_batch.db.models import Base
 from letta_batch.db.models_batch import LLMBatchItemRow
+from letta_batch.db.unmapped import include_object
 from letta_batch.repositories.bulk import update_rows
 
 EXPECTED_TABLES = {
@@ -51,7 +52,10 @@ async def _diff(url: str) -> list:
         async with engine.connect() as conn:
             return await conn.run_sync(
                 lambda c: compare_metadata(
-                    MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata
+                    MigrationContext.configure(
+                        c, opts={"compare_type": True, "include_object": include_object}
+                    ),
+                    Base.metadata,
                 )
             )
     finally:
@@ -113,7 +117,7 @@ async def test_postgres_has_search_indexes_and_identity(pg_url: str) -> None:
             ).scalar_one()
     finally:
         await engine.dispose()
-    assert {"ix_messages_search_text_tsv", "ix_passages_text_tsv"} <= indexes
+    assert {"ix_messages_search_vector", "ix_passages_search_vector"} <= indexes
     assert identity == "YES"
 
 
@@ -320,5 +324,68 @@ async def test_0005_item_updates_are_hot_and_downgrade_restores_the_indexes(pg_d
         await migrate.downgrade_async(url, "0004")
         # Indexed status columns again: no update can be HOT.
         assert await _hot_updates_of_one_item(engine) == (3, 0)
+    finally:
+        await engine.dispose()
+
+
+async def test_0006_stores_the_search_vectors_and_downgrade_restores_the_expression_indexes(
+    pg_db_factory,
+) -> None:
+    url = await pg_db_factory(migrate_to=None)
+    await migrate.upgrade_async(url, "0005")
+    engine = create_engine(url)
+    vectors_match = (
+        "SELECT bool_and(search_vector = to_tsvector('english', coalesce(search_text, ''))), "
+        "count(*) FROM messages"
+    )
+    indexes = (
+        "SELECT indexname FROM pg_indexes WHERE tablename IN ('messages', 'passages') "
+        "AND indexdef LIKE '%USING gin%' ORDER BY 1"
+    )
+    try:
+        await _seed_item(engine, {})
+        async with engine.begin() as conn:
+            for i, search_text in enumerate(["I like green tea", None]):
+                await conn.execute(
+                    text(
+                        "INSERT INTO messages (id, organization_id, agent_id, role, content, "
+                        "search_text) VALUES (:id, 'organizations', 'agents', 'user', '[]', :t)"
+                    ),
+                    {"id": f"before-{i}", "t": search_text},
+                )
+            await conn.execute(
+                text(
+                    "INSERT INTO passages (id, organization_id, agent_id, text, tags) "
+                    "VALUES ('p', 'organizations', 'agents', 'Teas of the world', '[]')"
+                )
+            )
+        await migrate.upgrade_async(url, "0006")
+        async with engine.begin() as conn:
+            # Rows written before the upgrade got their vector; new rows get theirs on insert.
+            await conn.execute(
+                text(
+                    "INSERT INTO messages (id, organization_id, agent_id, role, content, "
+                    "search_text) VALUES ('after', 'organizations', 'agents', 'user', '[]', "
+                    "'teapots')"
+                )
+            )
+            assert (await conn.execute(text(vectors_match))).one() == (True, 3)
+            passage = "SELECT search_vector = to_tsvector('english', text) FROM passages"
+            assert (await conn.execute(text(passage))).scalar_one() is True
+            assert list((await conn.execute(text(indexes))).scalars()) == [
+                "ix_messages_search_vector",
+                "ix_passages_search_vector",
+            ]
+        await migrate.downgrade_async(url, "0005")
+        async with engine.connect() as conn:
+            assert list((await conn.execute(text(indexes))).scalars()) == [
+                "ix_messages_search_text_tsv",
+                "ix_passages_text_tsv",
+            ]
+            columns = (
+                "SELECT count(*) FROM information_schema.columns "
+                "WHERE column_name = 'search_vector'"
+            )
+            assert (await conn.execute(text(columns))).scalar_one() == 0
     finally:
         await engine.dispose()

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from letta_batch.db.engine import create_engine
 from letta_batch.db.models import Base
+from letta_batch.db.unmapped import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -23,6 +24,7 @@ def _configure(**kwargs: object) -> None:
     context.configure(
         target_metadata=target_metadata,
         compare_type=True,
+        include_object=include_object,
         **kwargs,  # type: ignore[arg-type]
     )
 

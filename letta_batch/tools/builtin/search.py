@@ -1,8 +1,9 @@
 """``conversation_search`` and ``archival_memory_search`` as full-text queries.
 
 Letta ranks with embeddings (hybrid vector + full-text). Batch has no embedding model, so both
-tools use text search: PostgreSQL ``to_tsvector('english', …) @@ plainto_tsquery(…)`` ranked
-by ``ts_rank`` (GIN-indexed), and on SQLite a case-insensitive substring match of every query
+tools use text search: on PostgreSQL the stored ``to_tsvector('english', …)`` of the text
+(generated column ``search_vector``, GIN-indexed) ``@@ plainto_tsquery(…)``, ranked by
+``ts_rank``, and on SQLite a case-insensitive substring match of every query
 word. One query per search call (each call has its own text, filters and limit).
 """
 
@@ -31,6 +32,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from letta_batch.db import models as m
+from letta_batch.db.unmapped import MESSAGE_SEARCH_VECTOR, PASSAGE_SEARCH_VECTOR
 from letta_batch.repositories.bulk import dialect_name
 from letta_batch.repositories.rows import UNSEARCHED_ROLES
 
@@ -58,10 +60,12 @@ def parse_bound(value: str, tz: ZoneInfo, *, param: str, end: bool) -> datetime:
     return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
 
 
-def _text_match(column: ColumnElement[Any], query: str, dialect: str) -> tuple[Any, Any]:
-    """(filter, rank) for ``query`` against ``column``."""
+def _text_match(
+    column: ColumnElement[Any], vector: ColumnElement[Any], query: str, dialect: str
+) -> tuple[Any, Any]:
+    """(filter, rank) for ``query`` against ``column``; on PostgreSQL against ``vector``, the
+    column's stored ``to_tsvector('english', …)`` (migration 0006)."""
     if dialect == "postgresql":
-        vector = func.to_tsvector(_ENGLISH, func.coalesce(column, literal("")))
         tsquery = func.plainto_tsquery(_ENGLISH, query)
         return vector.op("@@")(tsquery), func.ts_rank(vector, tsquery).desc()
     words = [w.lower() for w in query.split()]
@@ -127,7 +131,7 @@ async def conversation_search(
         conds.append(t.c.created_at <= parse_bound(end_date, tz, param="end_date", end=True))
     order: list[Any] = []
     if query and query.strip():
-        match, rank = _text_match(t.c.search_text, query, dialect)
+        match, rank = _text_match(t.c.search_text, MESSAGE_SEARCH_VECTOR, query, dialect)
         conds.append(match)
         if rank is not None:
             order.append(rank)
@@ -200,7 +204,7 @@ async def archival_memory_search(
         return []
     p = m.passages
     dialect = dialect_name(session)
-    match, rank = _text_match(p.c.text, query, dialect)
+    match, rank = _text_match(p.c.text, PASSAGE_SEARCH_VECTOR, query, dialect)
     conds: list[Any] = [p.c.organization_id == org_id, p.c.agent_id == agent_id, match]
     if tags:
         conds.append(_tag_filter(p.c.tags, list(tags), tag_match_mode, dialect))

@@ -34,6 +34,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from letta_batch.db import models as m
+from letta_batch.db.unmapped import MESSAGE_SEARCH_VECTOR
 from letta_batch.repositories.bulk import dialect_name
 from letta_batch.repositories.rows import UNSEARCHED_ROLES
 from letta_batch.tools.builtin.search import (
@@ -90,8 +91,8 @@ def _statement(org_id: str, payload: str) -> Any:
         )
         .render_derived(name="v", with_types=True)
     )
-    # Same expressions as search._text_match, so the GIN index on the vector applies.
-    vector = func.to_tsvector(_ENGLISH, func.coalesce(t.c.search_text, literal("")))
+    # Same expressions as search._text_match: the stored vector, read, not computed per row.
+    vector = MESSAGE_SEARCH_VECTOR
     tsquery = func.plainto_tsquery(_ENGLISH, v.c.query)
     rank = case((v.c.query.is_(None), literal(0.0)), else_=func.ts_rank(vector, tsquery))
     hits = (
