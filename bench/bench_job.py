@@ -1,6 +1,6 @@
 """Benchmark a whole job: dev server + emulator (zero processing) + PostgreSQL + one worker.
 
-    uv run python bench/bench_job.py --agents 100 1000 10000 [--steps 2]
+    uv run python bench/bench_job.py --agents 100 1000 10000 [--steps 2] [--history TURNS]
 
 Prints one table row per run. The worker runs in this process (its SQL statements are
 counted on its engine; peak RSS is this process's from job start to end, so it includes the
@@ -18,6 +18,8 @@ created (the poll interval here is 1 s);
 "cores" is how many of the machine's cores were busy, on average, while build, decide,
 tools and persist ran (bench/cpu_sampler.py): close to the core count means those phases
 are bound by CPU (Python and PostgreSQL), not by waiting.
+``--history TURNS`` gives every agent that many finished turns (three messages each) before
+the job, a production-sized context (bench/history_seed.py).
 The workers run with the production settings of worker.py (20 activity slots, one slot on
 the shard queue, eager activities off with several processes).
 """
@@ -51,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 from bench import peak_rss  # noqa: E402
 from bench.cpu_sampler import CpuSampler  # noqa: E402
 from bench.fleet import FLEETS, agents, scenario  # noqa: E402
+from bench.history_seed import seed_history  # noqa: E402
 from letta_batch.client import LettaBatchClient, workflow_id_for  # noqa: E402
 from letta_batch.config import Settings  # noqa: E402
 from letta_batch.contracts import PollSettings  # noqa: E402
@@ -144,6 +147,7 @@ async def run_one(
     steps: int,
     fleet: str,
     processes: int = 1,
+    history_turns: int = 0,
 ) -> dict[str, object]:
     name, url = await create_database(SCRATCH_PREFIX)
     settings = Settings(database_url=url, anthropic_base_url=emulator_url, task_queue=f"bench-{n}")
@@ -153,6 +157,9 @@ async def run_one(
             loaded = await load_definitions(
                 session, settings.organization_id, agents(n, name, fleet)
             )
+        await seed_history(
+            ctx, settings.organization_id, list(loaded.agent_ids.values()), history_turns
+        )
         client = LettaBatchClient(env.client, ctx)
         extra = _start_extra_workers(env, emulator_url, url, settings.task_queue, processes - 1)
         try:
@@ -232,6 +239,7 @@ async def run_one(
     return {
         "agents": n,
         "fleet": fleet,
+        "history": history_turns * 3,
         "req_kb": request_kb,
         "batches": batches,
         "steps": result.steps,
@@ -369,7 +377,9 @@ def start_emulator(fleet: str) -> tuple[subprocess.Popen[bytes], str]:
     return proc, url
 
 
-async def main(sizes: list[int], steps: int, emulator_url: str, fleet: str, processes: int) -> None:
+async def main(
+    sizes: list[int], steps: int, emulator_url: str, fleet: str, processes: int, history: int
+) -> None:
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=temporal_binary(),
@@ -378,13 +388,14 @@ async def main(sizes: list[int], steps: int, emulator_url: str, fleet: str, proc
     rows = []
     try:
         for n in sizes:
-            rows.append(await run_one(env, emulator_url, n, steps, fleet, processes))
+            rows.append(await run_one(env, emulator_url, n, steps, fleet, processes, history))
     finally:
         await env.shutdown()
     table = Table(title=f"letta-batch job benchmark ({steps} steps, emulator at 0 s processing)")
     cols = [
         "agents",
         "fleet",
+        "history",
         "req_kb",
         "steps",
         "batches",
@@ -421,11 +432,17 @@ if __name__ == "__main__":
         default=1,
         help="worker processes; the job runs with as many shards (LETTA_BATCH_SHARDS)",
     )
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="finished turns (3 messages each) every agent has before the job (history_seed.py)",
+    )
     args = parser.parse_args()
     emulator, url = start_emulator(args.fleet)
     try:
         tune_gc()  # as worker.py does
-        asyncio.run(main(args.agents, args.steps, url, args.fleet, args.processes))
+        asyncio.run(main(args.agents, args.steps, url, args.fleet, args.processes, args.history))
     finally:
         emulator.terminate()
         emulator.wait(timeout=30)

@@ -9,7 +9,9 @@ processing), timing every phase, counting its SQL statements and the seconds spe
 the WAL it made PostgreSQL write (``wal_mb_*``, read on a connection of its own).
 The slowest statements are listed with their phase. ``--profile`` runs the phases (or only
 those named by ``--phase``) under cProfile and prints the top functions by cumulative and
-own time. ``--keep-db`` leaves the database behind for inspection.
+own time. ``--keep-db`` leaves the database behind for inspection. ``--history TURNS``
+gives every agent that many finished turns (three messages each) before the job starts,
+so that build loads, validates and renders a production-sized context (bench/history_seed.py).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.fleet import FLEETS, agents, scenario  # noqa: E402
+from bench.history_seed import seed_history  # noqa: E402
 from letta_batch.config import Settings  # noqa: E402
 from letta_batch.db.engine import StatementCounter, create_engine  # noqa: E402
 from letta_batch.definitions import load_definitions  # noqa: E402
@@ -59,6 +62,7 @@ async def run(
     *,
     slowest: int = 8,
     keep_db: bool = False,
+    history: int = 0,
 ) -> dict[str, Any]:
     emulator = EmulatorServer(processing_seconds=0).start()
     async with httpx.AsyncClient() as http:
@@ -112,6 +116,7 @@ async def run(
         org = settings.organization_id
         async with ctx.session_factory.begin() as session:
             loaded = await load_definitions(session, org, agents(n, name, fleet))
+        await seed_history(ctx, org, list(loaded.agent_ids.values()), history)
         job = await submit.submit_batch(
             ctx,
             org,
@@ -131,6 +136,7 @@ async def run(
         print(f"{took:8.3f}s  {' '.join(statement.split())[:150]}")
     return {
         "agents": n,
+        "history": history * 3,
         **{p: seconds[p] for p in PHASES},
         "overhead_step": sum(seconds.values()) / steps,
         "sql_step": sum(sql.values()) / steps,
@@ -152,10 +158,17 @@ def main() -> None:
     parser.add_argument(
         "--keep-db", action="store_true", help="keep the database (pg_stat_user_tables, sizes)"
     )
+    parser.add_argument(
+        "--history",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="finished turns (3 messages each) every agent has before the job; one row per value",
+    )
     args = parser.parse_args()
     rows = []
     tune_gc()  # as worker.py does
-    for n in args.agents:
+    for n, history in ((n, h) for n in args.agents for h in args.history):
         profiler = cProfile.Profile() if args.profile else None
         rows.append(
             asyncio.run(
@@ -167,6 +180,7 @@ def main() -> None:
                     args.fleet,
                     slowest=args.slowest,
                     keep_db=args.keep_db,
+                    history=history,
                 )
             )
         )
@@ -180,6 +194,7 @@ def main() -> None:
     table = Table(title=f"phases in isolation ({args.steps} steps, seconds summed over steps)")
     cols = [
         "agents",
+        "history",
         *PHASES,
         "overhead_step",
         "sql_step",
