@@ -46,6 +46,7 @@ from letta_batch.schemas import (
     TextContent,
     ToolType,
 )
+from letta_batch.services.build_chunks import BUILD_CONTEXT_MESSAGES, context_sizes, plan_rounds
 from letta_batch.services.build_inputs import (
     existing_counts,
     inputs,
@@ -73,7 +74,8 @@ OFFERED_TOOL_TYPES = frozenset(
 
 #: Agents built per round of statements, inside the step's one transaction. Bounds the
 #: memory a step needs (a chunk's agents, contexts and request bodies) whatever the number of
-#: agents; a 10,000-agent step is one chunk.
+#: agents; a 10,000-agent step is one chunk unless its agents' histories exceed
+#: ``BUILD_CONTEXT_MESSAGES`` (``build_chunks``).
 BUILD_CHUNK = 10_000
 
 
@@ -131,11 +133,16 @@ async def build_requests(ctx: ServiceContext, arg: BuildRequestsInput) -> BuildR
         ctx.batch_limits(llm_provider), first=arg.shard.index, stride=arg.shard.count
     )
     async with ctx.session_factory.begin() as session:
-        # One transaction, chunk by chunk: memory stays bounded by the chunk whatever the
-        # number of agents, and a crash anywhere leaves nothing of this shard behind.
-        size = chunk_size(BUILD_CHUNK, arg.shard)
-        for start in range(0, len(mine), size):
-            chunk = mine[start : start + size]
+        # One transaction, round by round: memory stays bounded by a round whatever the
+        # number of agents and the length of their histories, and a crash anywhere leaves
+        # nothing of this shard behind.
+        rounds = plan_rounds(
+            mine,
+            await context_sizes(session, org, mine),
+            max_agents=chunk_size(BUILD_CHUNK, arg.shard),
+            max_messages=chunk_size(BUILD_CONTEXT_MESSAGES, arg.shard),
+        )
+        for chunk in rounds:
             chunk_built, chunk_failed = await _build_chunk(
                 ctx, session, arg, llm_batch_id, chunk, planner
             )

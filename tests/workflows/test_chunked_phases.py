@@ -127,6 +127,18 @@ async def test_small_chunks_give_the_same_steps(service_ctx, emulator, monkeypat
         assert chunked_statements == whole_statements
 
 
+async def test_a_small_context_budget_splits_build_and_gives_the_same_steps(
+    service_ctx, emulator, monkeypatch
+) -> None:
+    """Agents with long histories: build's rounds end at the message budget (here 4, so
+    the 5 agents' contexts of 2 to 5 messages split every step into several rounds)."""
+    _, whole, whole_statements = await _run_job(service_ctx, emulator)
+    monkeypatch.setattr(build, "BUILD_CONTEXT_MESSAGES", 4)
+    _, split, split_statements = await _run_job(service_ctx, emulator)
+    assert split == whole
+    assert split_statements > whole_statements
+
+
 def test_production_chunks_hold_thousands_of_agents() -> None:
     for module, name in CHUNK_SETTINGS:
         assert isinstance(getattr(module, name), int) and getattr(module, name) >= 1_000
