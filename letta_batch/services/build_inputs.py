@@ -5,10 +5,11 @@ attempt of the same shard already built."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from letta_batch.contracts import BuildRequestsOutput, Shard
 from letta_batch.db.models_agents import MessageRow, PassageRow
@@ -73,19 +74,41 @@ async def recall_counts(
             )
         ).all()
     )
-    passages = (
+    return totals, await _archival_summaries(session, org, agent_ids, dialect)
+
+
+async def _archival_summaries(
+    session: Any, org: str, agent_ids: Sequence[str], dialect: str
+) -> dict[str, tuple[list[str], int]]:
+    """Per agent with passages: (its distinct tags sorted, its passage count).
+
+    Counted and de-duplicated in SQL: an archival memory of thousands of passages per agent
+    would otherwise cross the wire, every step, for two numbers and a few tags.
+    """
+    mine = (
+        PassageRow.organization_id == org,
+        in_values(PassageRow.__table__.c.agent_id, agent_ids, dialect),
+    )
+    counts = (
         await session.execute(
-            select(PassageRow.agent_id, PassageRow.tags).where(
-                PassageRow.organization_id == org,
-                in_values(PassageRow.__table__.c.agent_id, agent_ids, dialect),
-            )
+            select(PassageRow.agent_id, func.count()).where(*mine).group_by(PassageRow.agent_id)
         )
     ).all()
-    archival: dict[str, tuple[list[str], int]] = {}
-    for agent_id, tags in passages:
-        seen, count = archival.get(agent_id, ([], 0))
-        archival[agent_id] = (sorted(set(seen) | set(tags or [])), count + 1)
-    return totals, archival
+    elements = func.jsonb_array_elements_text if dialect == "postgresql" else func.json_each
+    tag = elements(PassageRow.tags).table_valued("value")
+    tags = (
+        await session.execute(
+            select(PassageRow.agent_id, tag.c.value)
+            .select_from(PassageRow.__table__)
+            .join(tag, true())
+            .where(*mine)
+            .distinct()
+        )
+    ).all()
+    by_agent: dict[str, list[str]] = defaultdict(list)
+    for agent_id, value in tags:
+        by_agent[agent_id].append(str(value))
+    return {agent_id: (sorted(by_agent[agent_id]), int(n)) for agent_id, n in counts}
 
 
 async def shard_built(session: Any, llm_batch_id: str, shard: Shard) -> bool:
