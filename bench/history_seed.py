@@ -21,7 +21,12 @@ from letta_batch.schemas import Message, TextContent
 from letta_batch.schemas.enums import MessageRole
 from letta_batch.schemas.message import ToolCall, ToolCallFunction
 from letta_batch.services.runtime import ServiceContext
-from letta_batch.stepping.messages import tool_message
+from letta_batch.stepping.messages import (
+    ASSISTANT_SLOT,
+    input_slot,
+    message_id,
+    tool_message,
+)
 
 #: Agents seeded per transaction (a turn is three rows, so 2,000 agents x 30 turns is
 #: 180,000 rows in one statement).
@@ -36,7 +41,7 @@ def _turn(agent_id: str, org: str, index: int, at: datetime) -> list[Message]:
     said = f"Noted, message {index} is about tea and the weather."
     return [
         Message(
-            id=ids.derived_id(ids.MESSAGE, item, "user"),
+            id=message_id(item, input_slot(0)),
             agent_id=agent_id,
             organization_id=org,
             role=MessageRole.user,
@@ -44,7 +49,7 @@ def _turn(agent_id: str, org: str, index: int, at: datetime) -> list[Message]:
             created_at=at,
         ),
         Message(
-            id=ids.derived_id(ids.MESSAGE, item, "assistant"),
+            id=message_id(item, ASSISTANT_SLOT),
             agent_id=agent_id,
             organization_id=org,
             role=MessageRole.assistant,
