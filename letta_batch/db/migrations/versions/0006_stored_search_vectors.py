@@ -15,8 +15,8 @@ computed once, on insert, as the expression index already did.
 
 Adding a stored generated column rewrites the table under an exclusive lock (15.7 s for
 970,000 messages on the 2-core benchmark machine): plan the upgrade of a large ``messages``
-table for a quiet moment. SQLite searches with ``LIKE`` and
-has neither column. The columns are not mapped on the models (``db.unmapped``).
+table for a quiet moment. SQLite searches with ``LIKE`` and has neither column. The columns
+are not mapped on the models (``db.unmapped``).
 """
 
 from __future__ import annotations
