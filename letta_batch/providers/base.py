@@ -25,6 +25,16 @@ ProcessingStatus = Literal["in_progress", "canceling", "ended"]
 
 
 @dataclass(frozen=True)
+class DeclaredBody:
+    """A create body's request count and exact size in bytes, known before its requests are
+    read: the adapter checks the limits on it and then streams the requests as they come,
+    instead of holding the whole body (up to 256 MB) first."""
+
+    count: int
+    size: int
+
+
+@dataclass(frozen=True)
 class BatchLimits:
     """How much one provider batch may hold, and how its create body grows per request.
 
@@ -88,8 +98,14 @@ class BatchProvider(Protocol):
     name: str
     """Registry name of the provider (``"anthropic"``)."""
 
-    async def create_batch(self, requests: BatchRequests) -> BatchInfo:
-        """Create one batch from the requests (consumed once, streamed into the request body)."""
+    async def create_batch(
+        self, requests: BatchRequests, declared: DeclaredBody | None = None
+    ) -> BatchInfo:
+        """Create one batch from the requests (consumed once, streamed into the request body).
+
+        With ``declared`` (the body's exact size, see `BatchLimits`) the requests are encoded
+        while they are sent; a body that differs from it is never completed.
+        """
         ...
 
     async def retrieve_batch(self, batch_id: str) -> BatchInfo: ...

@@ -180,6 +180,10 @@ def translate_error(exc: BaseException) -> ProviderError:
         )
     if isinstance(exc, anthropic.APIConnectionError):
         cause = exc.__cause__
+        if isinstance(cause, ProviderError):
+            # Raised by our own streamed body (a bad request, a body unlike its declaration);
+            # the SDK wraps whatever the send raises.
+            return cause
         why = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
         return ProviderError(
             f"connection error{why}", retryable=True, error_type="connection_error"

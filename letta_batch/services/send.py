@@ -14,13 +14,14 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import LargeBinary, cast, func, select, update
 
 from letta_batch.contracts import LLMBatchRef, SendBatchOutput
 from letta_batch.crashpoints import checkpoint
 from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchPartRow
-from letta_batch.providers.base import BatchInfo
+from letta_batch.providers.base import BatchInfo, DeclaredBody
 from letta_batch.providers.errors import ProviderError
+from letta_batch.repositories.bulk import dialect_name
 from letta_batch.repositories.keyset import next_chunk
 from letta_batch.schemas import ItemRequestStatus, ItemStepStatus, ProviderBatchStatus
 from letta_batch.services.runtime import ServiceContext
@@ -96,7 +97,8 @@ async def _send_part(ctx: ServiceContext, ref: LLMBatchRef, llm_provider: str, p
     # reconciled by the next attempt above.
     await checkpoint("send.before_create")
     try:
-        info = await provider.create_batch(_stream_requests(ctx, ref, part))
+        declared = await _declared_body(ctx, ref, llm_provider, part)
+        info = await provider.create_batch(_stream_requests(ctx, ref, part), declared)
     except ProviderError as err:
         if err.retryable:
             raise
@@ -172,6 +174,46 @@ async def _reconcile(session: Any, provider: Any, row: LLMBatchPartRow) -> Batch
     return free[0]
 
 
+def _pending_in(ref: LLMBatchRef, part: int) -> tuple[Any, ...]:
+    """The items a part's create body holds: its requests still waiting to be sent."""
+    return (
+        LLMBatchItemRow.llm_batch_id == ref.llm_batch_id,
+        LLMBatchItemRow.part == part,
+        LLMBatchItemRow.step_status == ItemStepStatus.pending.value,
+    )
+
+
+async def _declared_body(
+    ctx: ServiceContext, ref: LLMBatchRef, llm_provider: str, part: int
+) -> DeclaredBody:
+    """The part's request count and exact body size, counted in the database (one statement,
+    which reads the stored sizes, not the bodies), so the adapter can check the limits and
+    then stream the requests instead of holding the whole body."""
+    limits = ctx.batch_limits(llm_provider)
+    async with ctx.session_factory() as session:
+        if dialect_name(session) == "postgresql":
+            id_bytes, body_bytes = (
+                func.octet_length(LLMBatchItemRow.id),
+                func.octet_length(LLMBatchItemRow.request_body),
+            )
+        else:  # SQLite: length() of a blob counts bytes
+            id_bytes, body_bytes = (
+                func.length(cast(LLMBatchItemRow.id, LargeBinary)),
+                func.length(LLMBatchItemRow.request_body),
+            )
+        count, payload = (
+            await session.execute(
+                select(func.count(), func.coalesce(func.sum(id_bytes + body_bytes), 0)).where(
+                    *_pending_in(ref, part)
+                )
+            )
+        ).one()
+    return DeclaredBody(
+        count=count,
+        size=limits.body_overhead + count * limits.request_overhead + int(payload),
+    )
+
+
 async def _stream_requests(
     ctx: ServiceContext, ref: LLMBatchRef, part: int
 ) -> AsyncIterator[tuple[str, bytes]]:
@@ -182,9 +224,7 @@ async def _stream_requests(
             rows, more = await next_chunk(
                 session,
                 select(LLMBatchItemRow.id, LLMBatchItemRow.request_body).where(
-                    LLMBatchItemRow.llm_batch_id == ref.llm_batch_id,
-                    LLMBatchItemRow.part == part,
-                    LLMBatchItemRow.step_status == ItemStepStatus.pending.value,
+                    *_pending_in(ref, part)
                 ),
                 LLMBatchItemRow.id,
                 after,

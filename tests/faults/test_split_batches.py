@@ -18,6 +18,7 @@ from letta_batch.cli.render import status_table
 from letta_batch.client import LettaBatchClient
 from letta_batch.contracts import BuildRequestsInput, JobRef, LLMBatchRef
 from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchPartRow
+from letta_batch.providers.base import DeclaredBody
 from letta_batch.providers.emulator import EmulatorServer
 from letta_batch.services import build, collect, jobs, poll, send, submit
 from letta_batch.services.runtime import ServiceContext
@@ -130,6 +131,20 @@ async def test_cancel_cancels_every_part_and_collect_reads_them_all(
             ctx, BuildRequestsInput(job_id=job.job_id, organization_id=org, step=0, max_steps=2)
         )
         ref = LLMBatchRef(llm_batch_id=built.llm_batch_id, organization_id=org)
+        # What send declares to the provider, counted in the database, is to the byte what
+        # build planned for each part: the body is streamed, never held, and must match.
+        async with ctx.session_factory() as session:
+            planned = (
+                await session.scalars(
+                    select(LLMBatchPartRow)
+                    .where(LLMBatchPartRow.llm_batch_id == ref.llm_batch_id)
+                    .order_by(LLMBatchPartRow.part)
+                )
+            ).all()
+        assert [p.request_count for p in planned] == [2, 2, 1]
+        for p in planned:
+            declared = await send._declared_body(ctx, ref, "anthropic", p.part)
+            assert declared == DeclaredBody(count=p.request_count, size=p.request_bytes)
         sent = await send.send_batch(ctx, ref)
         assert (sent.parts, sent.request_count, sent.status) == (3, 5, "in_progress")
         again = await send.send_batch(ctx, ref)  # a retried send pays for nothing new

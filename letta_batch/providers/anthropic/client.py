@@ -9,7 +9,10 @@ bytes or an async byte iterator (``FinalRequestOptions.content`` in 2.12.0). `bu
 encodes the requests into byte chunks (stored params spliced in verbatim; no dicts, no SDK
 request models) and checks the 100,000-request / 256 MB limits; the chunks are then streamed
 in ~1 MiB writes with an exact ``Content-Length`` through the SDK's auth headers, base URL
-and error mapping. Peak memory is therefore about one body (≤ 256 MB), as bytes.
+and error mapping. Peak memory is therefore about one body (≤ 256 MB), as bytes. When the
+caller declares the body's count and exact size (``send`` counts them in the database), the
+limits are checked on the declaration and the requests are encoded as they are sent
+(`stream_body`): peak memory is then one write (~1 MiB) plus what the caller holds.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ from letta_batch.providers.anthropic.batch_body import (
     MAX_BATCH_BYTES,
     MAX_BATCH_REQUESTS,
     build_body,
+    check_declared,
+    stream_body,
 )
 from letta_batch.providers.anthropic.results import iter_jsonl_rows
-from letta_batch.providers.base import BatchInfo, BatchRequests
+from letta_batch.providers.base import BatchInfo, BatchRequests, DeclaredBody
 from letta_batch.providers.errors import ProviderError, register_secret, translate_error
 from letta_batch.schemas.batch import RequestCounts
 
@@ -122,25 +127,38 @@ class AnthropicBatchProvider:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def create_batch(self, requests: BatchRequests) -> BatchInfo:
+    async def create_batch(
+        self, requests: BatchRequests, declared: DeclaredBody | None = None
+    ) -> BatchInfo:
         """Create a batch; the body is checked against the limits before anything is sent.
+
+        Without ``declared`` the whole body is encoded first (`build_body`); with it, the
+        declaration is checked and the requests are encoded while they are sent
+        (`stream_body`), holding one write instead of the body.
 
         Not idempotent at Anthropic: after a retryable failure the batch may exist anyway;
         reconcile with `list_batches` before creating again.
         """
-        body = await build_body(
-            requests, max_requests=self.max_requests, max_bytes=self.max_body_bytes
-        )
-        log.info("creating batch: %d requests, %d bytes", body.count, body.size)
+        content: AsyncIterator[bytes]
+        if declared is None:
+            body = await build_body(
+                requests, max_requests=self.max_requests, max_bytes=self.max_body_bytes
+            )
+            count, size, content = body.count, body.size, body.stream()
+        else:
+            check_declared(declared, max_requests=self.max_requests, max_bytes=self.max_body_bytes)
+            count, size = declared.count, declared.size
+            content = stream_body(requests, declared)
+        log.info("creating batch: %d requests, %d bytes", count, size)
         try:
             batch = await self._client.post(
                 _BATCHES_PATH,
                 cast_to=MessageBatch,
-                content=body.stream(),
+                content=content,
                 options={
                     "headers": {
                         "Content-Type": "application/json",
-                        "Content-Length": str(body.size),
+                        "Content-Length": str(size),
                     }
                 },
             )
