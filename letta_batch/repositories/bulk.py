@@ -11,7 +11,7 @@ statement without network round trips.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -99,6 +99,35 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[Row]) 
         await copy_rows(session, table.name, {c.name: c.type for c in table.c}, data)
     else:
         await session.execute(table.insert(), data)
+
+
+async def insert_row_stream(
+    session: AsyncSession, table: Table, rows: Iterator[Row], keys: Sequence[str]
+) -> None:
+    """Plain insert of the new rows an iterator produces, each with exactly ``keys``.
+
+    PostgreSQL: one ``COPY`` that consumes the iterator as it sends, so a caller that
+    builds rows one by one never holds them all, and the database writes them meanwhile.
+    SQLite: the rows are gathered, then one ``executemany``.
+    """
+    checked = _with_keys(rows, keys)
+    if dialect_name(session) == "postgresql":
+        types = {c.name: c.type for c in table.c}
+        await copy_rows(session, table.name, types, checked, keys=keys)
+        return
+    data = list(checked)
+    if data:
+        await session.execute(table.insert(), data)
+
+
+def _with_keys(rows: Iterator[Row], keys: Sequence[str]) -> Iterator[Row]:
+    expected = set(keys)
+    for row in rows:
+        if row.keys() != expected:
+            raise ValueError(
+                f"bulk rows must share their keys: {sorted(expected)} vs {sorted(row)}"
+            )
+        yield row
 
 
 async def insert_ignore(

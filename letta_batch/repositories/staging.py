@@ -15,7 +15,7 @@ caller's row order (inserts assign ``sequence_id`` in that order).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -53,7 +53,7 @@ def _encoder(type_: TypeEngine[Any], dialect: Any) -> Callable[[Any], Any] | Non
 
 
 def _records(
-    rows: Sequence[Row], keys: list[str], encoders: list[Callable[[Any], Any] | None], ordinal: bool
+    rows: Iterable[Row], keys: list[str], encoders: list[Callable[[Any], Any] | None], ordinal: bool
 ) -> Iterator[list[Any]]:
     """Rows as COPY records; only the columns that need it are converted (a step copies
     hundreds of thousands of values). With ``ordinal`` the row's position is appended."""
@@ -71,15 +71,23 @@ async def copy_rows(
     session: AsyncSession,
     table_name: str,
     types: Mapping[str, TypeEngine[Any]],
-    rows: Sequence[Row],
+    rows: Sequence[Row] | Iterator[Row],
     *,
     ordinal: str | None = None,
+    keys: Sequence[str] | None = None,
 ) -> None:
     """Binary ``COPY`` of ``rows`` (uniform keys) into ``table_name`` in the session's
     transaction; ``types`` gives each key's column type, ``ordinal`` names a column that
     receives each row's position. One statement, announced to the engine's cursor-execute
-    listeners so statement counters and timers see it."""
-    keys = list(rows[0])
+    listeners so statement counters and timers see it.
+
+    ``rows`` may be an iterator (then ``keys`` names the columns): it is consumed while the
+    COPY runs, ~512 KB of records per write, so the rows are never all held at once and the
+    database writes them while the caller is still producing the next ones."""
+    if keys is None:
+        assert isinstance(rows, Sequence), "an iterator of rows needs its keys"
+        keys = list(rows[0])
+    keys = list(keys)
     conn = await session.connection()
     encoders = [_encoder(types[k], conn.dialect) for k in keys]
     records = _records(rows, keys, encoders, ordinal is not None)

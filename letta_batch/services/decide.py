@@ -20,7 +20,7 @@ from letta_batch.repositories.bulk import dialect_name, in_values, insert_ignore
 from letta_batch.repositories.keyset import next_chunk
 from letta_batch.schemas import AgentStepState, ItemStepStatus
 from letta_batch.schemas.enums import BUILTIN_TOOL_TYPES, ToolType
-from letta_batch.services.build import OFFERED_TOOL_TYPES
+from letta_batch.services.build_item import OFFERED_TOOL_TYPES
 from letta_batch.services.runtime import ServiceContext
 from letta_batch.services.shards import chunk_size, items_of
 from letta_batch.stepping.decide import Decision, DecisionAction, decide

@@ -1,0 +1,64 @@
+"""Build copies its item rows while it builds them: a failure half-way leaves nothing.
+
+Rows already sent to PostgreSQL when the error comes must go with the aborted COPY and the
+rolled-back transaction, and a retry must build the step as if nothing had happened.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from letta_batch.contracts import BuildRequestsInput, JobRef
+from letta_batch.db.models_agents import MessageRow
+from letta_batch.db.models_batch import LLMBatchItemRow
+from letta_batch.services import build, build_item, jobs, submit
+from letta_batch.services.runtime import ServiceContext
+from tests.faults.small_batches import five_agents
+
+
+async def test_a_build_that_fails_mid_copy_leaves_nothing_and_a_retry_builds_it(
+    split_ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item rows are copied while they are built: an error on the fourth agent, with three
+    rows already sent to PostgreSQL, must abort the COPY and roll the whole round back."""
+    ctx = split_ctx
+    org = ctx.settings.organization_id
+    agents = await five_agents(ctx)
+    job = await submit.submit_batch(
+        ctx, org, {"requests": [{"agent_id": a, "input": "hi"} for a in agents]}, max_steps=2
+    )
+    await jobs.start_job(ctx, JobRef(job_id=job.job_id, organization_id=org))
+    arg = BuildRequestsInput(job_id=job.job_id, organization_id=org, step=0, max_steps=2)
+    real = build_item.build_request_body
+    calls = []
+
+    def failing(*args: object, **kwargs: object) -> bytes:
+        calls.append(1)
+        if len(calls) == 4:
+            raise RuntimeError("renderer crashed on the fourth agent")
+        body: bytes = real(*args, **kwargs)  # type: ignore[arg-type]
+        # 300 KB each: asyncpg sends COPY data in ~512 KB writes, so the first rows have
+        # reached PostgreSQL by the time the fourth agent fails.
+        return body[:-1] + b',"pad":"' + b"x" * 300_000 + b'"}'
+
+    monkeypatch.setattr(build_item, "build_request_body", failing)
+    with pytest.raises(RuntimeError, match="fourth agent"):
+        await build.build_requests(ctx, arg)
+    llm_batch_id = build.llm_batch_id_for(job.job_id, 0)
+    async with ctx.session_factory() as session:
+        left = await session.scalar(
+            select(func.count())
+            .select_from(LLMBatchItemRow)
+            .where(LLMBatchItemRow.llm_batch_id == llm_batch_id)
+        )
+        inputs = await session.scalar(
+            select(func.count())
+            .select_from(MessageRow)
+            .where(MessageRow.batch_item_id.is_not(None), MessageRow.agent_id.in_(agents))
+        )
+    assert (left, inputs) == (0, 0)
+
+    monkeypatch.setattr(build_item, "build_request_body", real)
+    built = await build.build_requests(ctx, arg)
+    assert (built.llm_batch_id, built.request_count, built.failed_count) == (llm_batch_id, 5, 0)
