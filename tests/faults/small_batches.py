@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from letta_batch.config import Settings
+from letta_batch.contracts import JobRef
 from letta_batch.db.engine import create_engine
 from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchPartRow
 from letta_batch.providers.emulator import EmulatorServer
+from letta_batch.services import jobs, submit
 from letta_batch.services.runtime import ServiceContext
 from tests.workflows.scenario import definitions, load_agents, suffix, tool, two_step_rules
 
@@ -47,6 +49,21 @@ async def five_agents(ctx: ServiceContext) -> list[str]:
     """heart, child, cond (see `definitions`) and two agents that reply once."""
     org = ctx.settings.organization_id
     return list((await load_agents(ctx, org, definitions(suffix(), extra_agents=2))).values())
+
+
+async def started_five_agent_job(ctx: ServiceContext, max_steps: int = 2) -> tuple[str, list[str]]:
+    """A started job (not yet built) for `five_agents`, each with the input "hi": its id and
+    the agents, for tests that call the phases' services directly."""
+    org = ctx.settings.organization_id
+    agents = await five_agents(ctx)
+    job = await submit.submit_batch(
+        ctx,
+        org,
+        {"requests": [{"agent_id": a, "input": "hi"} for a in agents]},
+        max_steps=max_steps,
+    )
+    await jobs.start_job(ctx, JobRef(job_id=job.job_id, organization_id=org))
+    return job.job_id, agents
 
 
 def five_agent_rules(heart: str, child: str, cond: str, *bulk: str) -> list[dict]:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from letta_batch.contracts import BuildRequestsInput, JobRef
+from letta_batch.contracts import BuildRequestsInput
 from letta_batch.db.models_agents import MessageRow
 from letta_batch.db.models_batch import LLMBatchItemRow
-from letta_batch.services import build, build_item, jobs, submit
+from letta_batch.services import build, build_item
 from letta_batch.services.runtime import ServiceContext
-from tests.faults.small_batches import five_agents
+from tests.faults.small_batches import started_five_agent_job
 
 
 async def test_a_build_that_fails_mid_copy_leaves_nothing_and_a_retry_builds_it(
@@ -24,12 +24,8 @@ async def test_a_build_that_fails_mid_copy_leaves_nothing_and_a_retry_builds_it(
     rows already sent to PostgreSQL, must abort the COPY and roll the whole round back."""
     ctx = split_ctx
     org = ctx.settings.organization_id
-    agents = await five_agents(ctx)
-    job = await submit.submit_batch(
-        ctx, org, {"requests": [{"agent_id": a, "input": "hi"} for a in agents]}, max_steps=2
-    )
-    await jobs.start_job(ctx, JobRef(job_id=job.job_id, organization_id=org))
-    arg = BuildRequestsInput(job_id=job.job_id, organization_id=org, step=0, max_steps=2)
+    job_id, agents = await started_five_agent_job(ctx)
+    arg = BuildRequestsInput(job_id=job_id, organization_id=org, step=0, max_steps=2)
     real = build_item.build_request_body
     calls = []
 
@@ -45,7 +41,7 @@ async def test_a_build_that_fails_mid_copy_leaves_nothing_and_a_retry_builds_it(
     monkeypatch.setattr(build_item, "build_request_body", failing)
     with pytest.raises(RuntimeError, match="fourth agent"):
         await build.build_requests(ctx, arg)
-    llm_batch_id = build.llm_batch_id_for(job.job_id, 0)
+    llm_batch_id = build.llm_batch_id_for(job_id, 0)
     async with ctx.session_factory() as session:
         left = await session.scalar(
             select(func.count())

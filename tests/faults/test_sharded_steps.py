@@ -23,10 +23,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities import StepActivities
 from activities.workers import process_workers
-from letta_batch.contracts import BuildRequestsInput, BuildRequestsOutput, JobRef, Shard
+from letta_batch.contracts import BuildRequestsInput, BuildRequestsOutput, Shard
 from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow, LLMBatchPartRow
 from letta_batch.providers.emulator import EmulatorServer
-from letta_batch.services import build, jobs, submit
+from letta_batch.services import build
 from letta_batch.services.runtime import ServiceContext
 from tests.faults.conftest import (
     SuiteStats,
@@ -38,6 +38,7 @@ from tests.faults.small_batches import (
     five_agent_rules,
     five_agents,
     part_sizes,
+    started_five_agent_job,
 )
 from workflows.settings import shard_task_queue
 
@@ -98,15 +99,11 @@ async def test_a_shard_built_again_returns_what_it_built_and_writes_nothing(
 ) -> None:
     ctx = split_ctx
     org = ctx.settings.organization_id
-    agents = await five_agents(ctx)
-    job = await submit.submit_batch(
-        ctx, org, {"requests": [{"agent_id": a, "input": "hi"} for a in agents]}, max_steps=2
-    )
-    await jobs.start_job(ctx, JobRef(job_id=job.job_id, organization_id=org))
+    job_id, _ = await started_five_agent_job(ctx)
 
     def shard(index: int) -> BuildRequestsInput:
         return BuildRequestsInput(
-            job_id=job.job_id,
+            job_id=job_id,
             organization_id=org,
             step=0,
             max_steps=2,
