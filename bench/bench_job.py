@@ -3,9 +3,11 @@
     uv run python bench/bench_job.py --agents 100 1000 10000 [--steps 2] [--history TURNS]
 
 Prints one table row per run. The worker runs in this process (its SQL statements are
-counted on its engine; peak RSS is this process's from job start to end, so it includes the
-small driver but not the loading of the agent definitions: see peak_rss.py); the
-emulator runs as a separate process so its work does not count as orchestration.
+counted on its engine; peak RSS is this process's from job start to end, see peak_rss.py:
+that includes memory the loading of the agent definitions freed but the allocator kept,
+~1 GiB for 100,000 agents) unless ``--workers-outside`` runs every worker in a process of its
+own (bench/worker_process.py, which reports its statements and peak RSS); the emulator runs
+as a separate process so its work does not count as orchestration.
 Phase times are the time covered by the activities' scheduled→completed spans in the
 histories (a sharded phase's concurrent activities count once);
 "overhead/step" is everything but durable-timer waits and the provider's processing: the
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -148,6 +151,7 @@ async def run_one(
     fleet: str,
     processes: int = 1,
     history_turns: int = 0,
+    outside: bool = False,
 ) -> dict[str, object]:
     name, url = await create_database(SCRATCH_PREFIX)
     settings = Settings(database_url=url, anthropic_base_url=emulator_url, task_queue=f"bench-{n}")
@@ -161,16 +165,22 @@ async def run_one(
             ctx, settings.organization_id, list(loaded.agent_ids.values()), history_turns
         )
         client = LettaBatchClient(env.client, ctx)
-        extra = _start_extra_workers(env, emulator_url, url, settings.task_queue, processes - 1)
+        extra = _start_extra_workers(
+            env, emulator_url, url, settings.task_queue, processes if outside else processes - 1
+        )
         try:
             with StatementCounter(ctx.engine) as counter:
                 # The production worker settings (worker.py): 20 activity slots on the task
                 # queue, one on the shard queue, eager activities off with several processes.
-                async with new_worker(
-                    env.client,
-                    ctx,
-                    max_concurrent_activities=WorkerOptions.max_concurrent_activities,
-                    disable_eager_activity_execution=processes > 1,
+                async with (
+                    contextlib.nullcontext()
+                    if outside
+                    else new_worker(
+                        env.client,
+                        ctx,
+                        max_concurrent_activities=WorkerOptions.max_concurrent_activities,
+                        disable_eager_activity_execution=processes > 1,
+                    )
                 ):
                     await asyncio.sleep(1)  # every worker polling before the job starts
                     # The client has an engine of its own: only the workers' SQL is counted.
@@ -256,7 +266,10 @@ async def run_one(
         "handoff_s": handoff,
         "processes": processes,
         "cores": cores,
-        "rss_mb": peak_rss.peak_mib() + extra_rss,
+        "workers": "own" if outside else "in-process",
+        # In this process, memory the set-up freed but the allocator kept (fragments of
+        # 100,000 loaded definitions) counts too: --workers-outside measures workers alone.
+        "rss_mb": extra_rss if outside else peak_rss.peak_mib() + extra_rss,
     }
 
 
@@ -378,7 +391,13 @@ def start_emulator(fleet: str) -> tuple[subprocess.Popen[bytes], str]:
 
 
 async def main(
-    sizes: list[int], steps: int, emulator_url: str, fleet: str, processes: int, history: int
+    sizes: list[int],
+    steps: int,
+    emulator_url: str,
+    fleet: str,
+    processes: int,
+    history: int,
+    outside: bool = False,
 ) -> None:
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
@@ -388,7 +407,9 @@ async def main(
     rows = []
     try:
         for n in sizes:
-            rows.append(await run_one(env, emulator_url, n, steps, fleet, processes, history))
+            rows.append(
+                await run_one(env, emulator_url, n, steps, fleet, processes, history, outside)
+            )
     finally:
         await env.shutdown()
     table = Table(title=f"letta-batch job benchmark ({steps} steps, emulator at 0 s processing)")
@@ -411,6 +432,7 @@ async def main(
         "runs",
         "handoff_s",
         "processes",
+        "workers",
         "cores",
         "rss_mb",
     ]
@@ -438,11 +460,27 @@ if __name__ == "__main__":
         default=0,
         help="finished turns (3 messages each) every agent has before the job (history_seed.py)",
     )
+    parser.add_argument(
+        "--workers-outside",
+        action="store_true",
+        help="run every worker in a process of its own (bench/worker_process.py), none in this "
+        "one: its RSS then counts nothing of the set-up (loading the fleet)",
+    )
     args = parser.parse_args()
     emulator, url = start_emulator(args.fleet)
     try:
         tune_gc()  # as worker.py does
-        asyncio.run(main(args.agents, args.steps, url, args.fleet, args.processes, args.history))
+        asyncio.run(
+            main(
+                args.agents,
+                args.steps,
+                url,
+                args.fleet,
+                args.processes,
+                args.history,
+                args.workers_outside,
+            )
+        )
     finally:
         emulator.terminate()
         emulator.wait(timeout=30)
