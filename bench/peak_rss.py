@@ -3,7 +3,10 @@
 ``ru_maxrss`` cannot be reset, so it would count the benchmark's own set-up (loading
 100,000 agent definitions in this process) as the worker's. `start_window` hands freed
 memory back to the OS and resets the kernel's high-water mark (``/proc/self/clear_refs``);
-`peak_mib` then reads ``VmHWM``: the peak since the window started.
+`peak_mib` then reads ``VmHWM``: the peak since the window started. The reset starts from
+the current RSS, which still holds whatever the allocator could not hand back (fragments of
+100,000 loaded definitions: ~1 GiB), so a worker in the benchmark's own process is measured
+high; ``bench_job.py --workers-outside`` measures workers in processes of their own.
 """
 
 from __future__ import annotations
