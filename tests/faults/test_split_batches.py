@@ -22,6 +22,7 @@ from letta_batch.providers.base import DeclaredBody
 from letta_batch.providers.emulator import EmulatorServer
 from letta_batch.services import build, collect, jobs, poll, send, submit
 from letta_batch.services.runtime import ServiceContext
+from letta_batch.services.step_parts import load_step
 from tests.faults.conftest import (
     SuiteStats,
     audit_job,
@@ -134,13 +135,7 @@ async def test_cancel_cancels_every_part_and_collect_reads_them_all(
         # What send declares to the provider, counted in the database, is to the byte what
         # build planned for each part: the body is streamed, never held, and must match.
         async with ctx.session_factory() as session:
-            planned = (
-                await session.scalars(
-                    select(LLMBatchPartRow)
-                    .where(LLMBatchPartRow.llm_batch_id == ref.llm_batch_id)
-                    .order_by(LLMBatchPartRow.part)
-                )
-            ).all()
+            _, planned = await load_step(session, ref)
         assert [p.request_count for p in planned] == [2, 2, 1]
         for p in planned:
             declared = await send._declared_body(ctx, ref, "anthropic", p.part)
