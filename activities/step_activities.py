@@ -33,9 +33,11 @@ from letta_batch.contracts import (
     RecordToolFailureInput,
     RunToolsOutput,
     SendBatchOutput,
+    SettleStepInput,
+    SettleStepOutput,
     StartJobOutput,
 )
-from letta_batch.services import build, collect, decide, jobs, persist, poll, send, tools
+from letta_batch.services import build, collect, decide, jobs, persist, poll, send, settle, tools
 from letta_batch.services.runtime import ServiceContext
 
 T = TypeVar("T")
@@ -114,6 +116,11 @@ class StepActivities:
     async def apply_decisions(self, arg: ApplyDecisionsInput) -> ApplyDecisionsOutput:
         return await self._run(decide.apply_decisions, arg, llm_batch_id=arg.llm_batch_id)
 
+    @activity.defn(name="settle_step")
+    @translated
+    async def settle_step(self, arg: SettleStepInput) -> SettleStepOutput:
+        return await self._run(settle.settle_step, arg, llm_batch_id=arg.llm_batch_id)
+
     @activity.defn(name="run_builtin_tools")
     @translated
     async def run_builtin_tools(self, arg: LLMBatchRef) -> RunToolsOutput:
@@ -159,6 +166,7 @@ class StepActivities:
             self.cancel_provider_batch,
             self.collect_results,
             self.apply_decisions,
+            self.settle_step,
             self.run_builtin_tools,
             self.list_custom_tool_calls,
             self.run_custom_tool,
@@ -175,6 +183,7 @@ class StepActivities:
             self.build_requests,
             self.collect_results,
             self.apply_decisions,
+            self.settle_step,
             self.run_builtin_tools,
             self.persist_step,
         ]

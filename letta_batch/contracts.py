@@ -54,6 +54,8 @@ class Phase(StrEnum):
     poll = "poll"
     collect = "collect"
     decide = "decide"
+    settle = "settle"
+    """Decide, built-in tools and persist in one pass (jobs started since ``settle-step``)."""
     tools = "tools"
     persist = "persist"
     finalize = "finalize"
@@ -275,9 +277,39 @@ class PersistStepInput(BaseModel):
     organization_id: str
     max_steps: int
     shard: Shard = Field(default_factory=Shard)
+    after_settle: bool = False
+    """The step was settled (``settle_step``): failed items it already wrote are skipped."""
 
 
 class PersistStepOutput(BaseModel):
+    continuing: int = 0
+    completed: int = 0
+    failed: int = 0
+    requires_approval: int = 0
+    messages_written: int = 0
+
+
+class SettleStepInput(BaseModel):
+    """Input of ``settle_step`` (decide, built-in tools and persist in one pass)."""
+
+    llm_batch_id: str
+    organization_id: str
+    max_steps: int
+    shard: Shard = Field(default_factory=Shard)
+
+
+class SettleStepOutput(BaseModel):
+    """Output of ``settle_step``.
+
+    The agent counts are the shard's final ones when ``custom_calls`` is 0; otherwise the
+    tool fan-out and ``persist_step`` finish the step and report them.
+    """
+
+    settled: int = 0
+    """Items whose messages and statuses this call wrote."""
+    builtin_executed: int = 0
+    custom_calls: int = 0
+    """Custom tool calls still pending: the step goes on with the fan-out, then persist."""
     continuing: int = 0
     completed: int = 0
     failed: int = 0

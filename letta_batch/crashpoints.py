@@ -16,14 +16,17 @@ from pathlib import Path
 DIR_ENV = "LETTA_BATCH_CRASHPOINT_DIR"
 POINTS_ENV = "LETTA_BATCH_CRASHPOINTS"
 
-#: Every point the services pass, in step order.
+#: Every point a job passes, in step order. ``tools.after_chunk`` and ``persist.after_commit``
+#: are passed by steps with custom tool calls; ``decide.after_commit`` (and the built-in
+#: ``tools.after_chunk``) only by runs started before the ``settle-step`` patch.
 POINTS = (
     "build.after_commit",
     "send.before_create",
     "send.after_create",
     "poll.after_retrieve",
     "collect.after_stream",
-    "decide.after_commit",
+    "settle.before_commit",
+    "settle.after_commit",
     "tools.after_chunk",
     "persist.after_commit",
     "finalize.after_commit",

@@ -1,7 +1,9 @@
 """``BatchJobWorkflow``: one workflow per Letta batch job, stepping its agents to the end.
 
 Per step: build_requests → send_batch → (durable timer, poll_batch)* → collect_results →
-apply_decisions → tools → persist_step. Only ids and counts cross this boundary.
+settle_step (decide, built-in tools, persist in one pass) → [custom-tool fan-out →
+persist_step]. Runs started before the ``settle-step`` patch take apply_decisions → tools →
+persist_step instead. Only ids and counts cross this boundary.
 """
 
 from __future__ import annotations

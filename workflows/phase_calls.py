@@ -28,6 +28,8 @@ with workflow.unsafe.imports_passed_through():
         PersistStepInput,
         PersistStepOutput,
         RunToolsOutput,
+        SettleStepInput,
+        SettleStepOutput,
         Shard,
     )
     from workflows import settings
@@ -134,6 +136,20 @@ class PhaseCalls:
             summary=f"apply decisions of step {self.step + 1}",
         )
 
+    async def _settle(self, ref: LLMBatchRef) -> SettleStepOutput:
+        return await self._sharded(
+            "settle_step",
+            lambda shard: SettleStepInput(
+                llm_batch_id=ref.llm_batch_id,
+                organization_id=self.org,
+                max_steps=self.input.max_steps,
+                shard=shard,
+            ),
+            SettleStepOutput,
+            start_to_close=settings.SETTLE_TIMEOUT,
+            summary=f"settle step {self.step + 1} (decide, built-in tools, persist)",
+        )
+
     async def _builtin_tools(self, ref: LLMBatchRef) -> RunToolsOutput:
         return await self._sharded(
             "run_builtin_tools",
@@ -143,7 +159,7 @@ class PhaseCalls:
             summary=f"run built-in tools of step {self.step + 1}",
         )
 
-    async def _persist(self, ref: LLMBatchRef) -> PersistStepOutput:
+    async def _persist(self, ref: LLMBatchRef, *, after_settle: bool) -> PersistStepOutput:
         return await self._sharded(
             "persist_step",
             lambda shard: PersistStepInput(
@@ -151,6 +167,7 @@ class PhaseCalls:
                 organization_id=self.org,
                 max_steps=self.input.max_steps,
                 shard=shard,
+                after_settle=after_settle,
             ),
             PersistStepOutput,
             start_to_close=settings.PERSIST_TIMEOUT,

@@ -37,6 +37,12 @@ SHARD_QUEUE_SUFFIX = "-shards"
 SHARD_QUEUE_PATCH = "shard-task-queue"
 
 
+#: ``workflow.patched`` id of the one-pass settle phase (``settle_step`` instead of
+#: ``apply_decisions`` → ``run_builtin_tools`` → ``persist_step``): runs started before it
+#: keep the three activities.
+SETTLE_PATCH = "settle-step"
+
+
 def shard_task_queue(task_queue: str) -> str:
     """The task queue of the sharded phases of jobs on ``task_queue``."""
     return task_queue + SHARD_QUEUE_SUFFIX
@@ -50,6 +56,8 @@ COLLECT_TIMEOUT = timedelta(minutes=30)
 DECIDE_TIMEOUT = timedelta(minutes=20)
 TOOLS_TIMEOUT = timedelta(minutes=30)
 PERSIST_TIMEOUT = timedelta(minutes=30)
+#: Decide, built-in tools and persist in one activity: their three budgets together.
+SETTLE_TIMEOUT = DECIDE_TIMEOUT + TOOLS_TIMEOUT + PERSIST_TIMEOUT
 FINALIZE_TIMEOUT = timedelta(minutes=5)
 CALLBACK_TIMEOUT = timedelta(seconds=30)
 #: Every activity heartbeats (activities/step_activities.py); a worker that dies mid-activity

@@ -136,6 +136,10 @@ class StepRunner(PhaseCalls):
                 self._enter(Phase.collect)
                 await self._collect(ref)
                 self.phase = Phase.decide
+            if self.phase is Phase.decide and workflow.patched(settings.SETTLE_PATCH):
+                if self._step_done(await self._settle_step(ref)):
+                    return self.step
+                continue
             if self.phase is Phase.decide:
                 self._enter(Phase.decide)
                 decided = await self._decide(ref)
@@ -148,12 +152,28 @@ class StepRunner(PhaseCalls):
                 self.phase = Phase.persist
             if self.phase is Phase.persist:
                 self._enter(Phase.persist)
-                persisted = await self._persist(ref)
-                self.step += 1
-                self.phase = Phase.build
-                self.llm_batch_id = None
-                if persisted.continuing == 0 or self.step >= self.input.max_steps:
+                persisted = await self._persist(ref, after_settle=False)
+                if self._step_done(persisted.continuing):
                     return self.step
+
+    async def _settle_step(self, ref: LLMBatchRef) -> int:
+        """Settle the step; custom calls then go to the fan-out and persist. Returns the
+        number of agents that continue."""
+        self._enter(Phase.settle)
+        settled = await self._settle(ref)
+        if settled.custom_calls == 0:
+            return settled.continuing
+        self.phase = Phase.tools
+        await self._tools(ref, ApplyDecisionsOutput(custom_calls=settled.custom_calls))
+        self._enter(Phase.persist)
+        return (await self._persist(ref, after_settle=True)).continuing
+
+    def _step_done(self, continuing: int) -> bool:
+        """The step is finished: move the cursor on; True when the job has no step left."""
+        self.step += 1
+        self.phase = Phase.build
+        self.llm_batch_id = None
+        return continuing == 0 or self.step >= self.input.max_steps
 
     async def _send(self, ref: LLMBatchRef) -> None:
         self._enter(Phase.send)

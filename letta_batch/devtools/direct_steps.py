@@ -19,12 +19,13 @@ from letta_batch.contracts import (
     JobRef,
     LLMBatchRef,
     PersistStepInput,
+    SettleStepInput,
 )
-from letta_batch.services import build, collect, decide, jobs, persist, poll, send, tools
+from letta_batch.services import build, collect, decide, jobs, persist, poll, send, settle, tools
 from letta_batch.services.runtime import ServiceContext
 
 #: Phase names, in order (``poll`` repeats until the provider batch ends).
-PHASES = ("build", "send", "poll", "collect", "decide", "tools", "persist")
+PHASES = ("build", "send", "poll", "collect", "settle", "decide", "tools", "persist")
 
 #: Wraps each phase call: ``await timed(phase, call)`` must return ``await call()``.
 Timer = Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]
@@ -43,8 +44,12 @@ async def run_steps(
     timed: Timer = _untimed,
     poll_pause: float = 0.05,
     max_polls: int = 6_000,
+    three_phase: bool = False,
 ) -> list[str]:
-    """Start the job and run up to ``max_steps`` steps; returns each step's ``llm_batch_id``."""
+    """Start the job and run up to ``max_steps`` steps; returns each step's ``llm_batch_id``.
+
+    After collect, ``settle`` (then ``persist`` if custom calls wait), as jobs started since
+    the ``settle-step`` patch run; ``three_phase`` runs decide → tools → persist instead."""
     org = organization_id
     await jobs.start_job(ctx, JobRef(job_id=job_id, organization_id=org))
     batch_ids: list[str] = []
@@ -65,13 +70,18 @@ async def run_steps(
         else:
             raise TimeoutError(f"{ref.llm_batch_id}: provider batch still running")
         await timed("collect", partial(collect.collect_results, ctx, ref))
-        decide_arg = ApplyDecisionsInput(
-            llm_batch_id=ref.llm_batch_id, organization_id=org, max_steps=max_steps
-        )
-        await timed("decide", partial(decide.apply_decisions, ctx, decide_arg))
-        await timed("tools", partial(tools.run_builtin_tools, ctx, ref))
         persist_arg = PersistStepInput(
             llm_batch_id=ref.llm_batch_id, organization_id=org, max_steps=max_steps
         )
+        if not three_phase:
+            settle_arg = SettleStepInput(**persist_arg.model_dump(exclude={"after_settle"}))
+            settled = await timed("settle", partial(settle.settle_step, ctx, settle_arg))
+            if settled.custom_calls:  # never run here: persist writes them as not done
+                after = persist_arg.model_copy(update={"after_settle": True})
+                await timed("persist", partial(persist.persist_step, ctx, after))
+            continue
+        decide_arg = ApplyDecisionsInput(**persist_arg.model_dump(exclude={"after_settle"}))
+        await timed("decide", partial(decide.apply_decisions, ctx, decide_arg))
+        await timed("tools", partial(tools.run_builtin_tools, ctx, ref))
         await timed("persist", partial(persist.persist_step, ctx, persist_arg))
     return batch_ids

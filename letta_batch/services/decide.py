@@ -24,7 +24,7 @@ from letta_batch.services.build_item import OFFERED_TOOL_TYPES
 from letta_batch.services.runtime import ServiceContext
 from letta_batch.services.shards import chunk_size, items_of
 from letta_batch.stepping.decide import Decision, DecisionAction, decide
-from letta_batch.stepping.outcome import parse_result
+from letta_batch.stepping.outcome import StepOutcome, parse_result
 
 #: Items decided per transaction. One chunk holds a 10,000-agent step, so its statements do
 #: not grow with the number of agents; larger steps take a round per chunk and the memory of
@@ -65,18 +65,18 @@ async def apply_decisions(ctx: ServiceContext, arg: ApplyDecisionsInput) -> Appl
             if not items:
                 break
             after = items[-1].id
-            tools = await _agent_tools(session, [i.agent_id for i in items])
+            tools = await agent_tools(session, [i.agent_id for i in items])
             updates, executions = [], []
             offered: dict[tuple[tuple[str, str], ...], list[str]] = {}
             for item in items:
                 attached = tools.get(item.agent_id, {})
                 key = tuple(sorted(attached.items()))
                 if key not in offered:  # agents of a fleet share a handful of tool sets
-                    offered[key] = _offered(attached)
-                decision = _decide_item(item, offered[key], arg.max_steps)
+                    offered[key] = offered_names(attached)
+                _, decision = decide_item(item, offered[key], arg.max_steps)
                 _count(out, decision)
-                updates.append(_item_update(ctx, item, decision))
-                execution = _execution_row(ctx, item, decision, attached)
+                updates.append(item_update(ctx, item, decision))
+                execution = execution_row(ctx, item, decision, attached)
                 if execution is not None:
                     executions.append(execution)
             await update_rows(session, LLMBatchItemRow.__table__, updates)
@@ -86,13 +86,13 @@ async def apply_decisions(ctx: ServiceContext, arg: ApplyDecisionsInput) -> Appl
             break
     # Report every call still to run, not only those decided by this attempt: a retry after a
     # crash finds the items decided but their tools not yet executed.
-    out.builtin_calls, out.custom_calls = await _pending_calls(
+    out.builtin_calls, out.custom_calls = await pending_calls(
         ctx, arg.organization_id, arg.llm_batch_id, arg.shard
     )
     return out
 
 
-async def _pending_calls(
+async def pending_calls(
     ctx: ServiceContext, organization_id: str, llm_batch_id: str, shard: Shard
 ) -> tuple[int, int]:
     """(built-in, custom) calls of the shard's items still pending.
@@ -130,12 +130,13 @@ async def _pending_calls(
     return builtin, sum(n for _, n in by_name) - builtin
 
 
-def _offered(tools: dict[str, str]) -> list[str]:
+def offered_names(tools: dict[str, str]) -> list[str]:
     """Names of the attached tools offered to the model, sorted."""
     return sorted(name for name, t in tools.items() if ToolType(t) in OFFERED_TOOL_TYPES)
 
 
-def _decide_item(item: Any, offered: list[str], max_steps: int) -> Decision:
+def decide_item(item: Any, offered: list[str], max_steps: int) -> tuple[StepOutcome, Decision]:
+    """The item's parsed result (an errored one when it has none) and its decision."""
     state = AgentStepState.model_validate(item.step_state)
     row = item.batch_request_result
     if row is None:
@@ -154,7 +155,7 @@ def _decide_item(item: Any, offered: list[str], max_steps: int) -> Decision:
         row,
         inner_thoughts_in_kwargs=bool((item.llm_config or {}).get("put_inner_thoughts_in_kwargs")),
     )
-    return decide(outcome, state, available_tools=offered, max_steps=max_steps)
+    return outcome, decide(outcome, state, available_tools=offered, max_steps=max_steps)
 
 
 def _count(out: ApplyDecisionsOutput, decision: Decision) -> None:
@@ -168,7 +169,7 @@ def _count(out: ApplyDecisionsOutput, decision: Decision) -> None:
         out.stopping += 1
 
 
-def _item_update(ctx: ServiceContext, item: Any, decision: Decision) -> dict[str, Any]:
+def item_update(ctx: ServiceContext, item: Any, decision: Decision) -> dict[str, Any]:
     failed = decision.action is DecisionAction.fail
     return {
         "id": item.id,
@@ -180,7 +181,7 @@ def _item_update(ctx: ServiceContext, item: Any, decision: Decision) -> dict[str
     }
 
 
-def _execution_row(
+def execution_row(
     ctx: ServiceContext, item: Any, decision: Decision, tools: dict[str, str]
 ) -> dict[str, Any] | None:
     if (
@@ -211,7 +212,7 @@ def _execution_row(
     }
 
 
-async def _agent_tools(session: Any, agent_ids: list[str]) -> dict[str, dict[str, str]]:
+async def agent_tools(session: Any, agent_ids: list[str]) -> dict[str, dict[str, str]]:
     """``{agent_id: {tool name: tool_type}}`` for the chunk, in one query."""
     wanted = sorted(set(agent_ids))
     rows = (

@@ -1,4 +1,4 @@
-"""Phase ``persist``: write the step's messages, extend ``message_ids``, settle agent statuses.
+"""Phase ``persist``: write the step's messages, extend ``message_ids``, set agent statuses.
 
 Message ids are derived from the item id, inserts ignore existing ids and ``message_ids`` only
 gains ids it lacks, so a re-run after a crash writes nothing twice.
@@ -9,22 +9,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from letta_batch.contracts import PersistStepInput, PersistStepOutput, Shard
 from letta_batch.crashpoints import checkpoint
-from letta_batch.db.models_agents import AgentRow
 from letta_batch.db.models_batch import BatchJobAgentRow, LLMBatchItemRow, ToolExecutionRow
-from letta_batch.repositories.agents import set_message_ids
-from letta_batch.repositories.bulk import dialect_name, in_values, update_rows
+from letta_batch.repositories.bulk import dialect_name, in_values
 from letta_batch.repositories.keyset import next_chunk
-from letta_batch.repositories.messages import insert_messages
-from letta_batch.schemas import AgentRunStatus, ItemStepStatus, Message, StopReason
+from letta_batch.schemas import AgentRunStatus, AgentStepState, ItemStepStatus, StopReason
+from letta_batch.services.persist_items import FinishedItem, load_agent_states, write_finished
 from letta_batch.services.runtime import ServiceContext
 from letta_batch.services.shards import chunk_size, items_of
 from letta_batch.stepping.decide import Decision, DecisionAction
 from letta_batch.stepping.outcome import parse_result
-from letta_batch.stepping.step_messages import step_messages
 
 #: Items persisted per transaction. One chunk holds a 10,000-agent step, so its statements
 #: do not grow with the number of agents; larger steps take a round per chunk and the memory
@@ -39,6 +36,10 @@ _ITEM_COLUMNS = (
     LLMBatchItemRow.llm_config,
     LLMBatchItemRow.batch_request_result,
     LLMBatchItemRow.decision,
+    # For items that failed at build (no decision): the state and the recorded reason.
+    LLMBatchItemRow.step_state,
+    LLMBatchItemRow.stop_reason,
+    LLMBatchItemRow.error,
 )
 
 
@@ -52,13 +53,7 @@ async def persist_step(ctx: ServiceContext, arg: PersistStepInput) -> PersistSte
                 select(*_ITEM_COLUMNS).where(
                     LLMBatchItemRow.llm_batch_id == arg.llm_batch_id,
                     items_of(arg.shard),
-                    LLMBatchItemRow.step_status.in_(
-                        [
-                            ItemStepStatus.decided.value,
-                            ItemStepStatus.tools_done.value,
-                            ItemStepStatus.failed.value,
-                        ]
-                    ),
+                    _to_persist(arg.after_settle),
                 ),
                 LLMBatchItemRow.id,
                 after,
@@ -72,6 +67,18 @@ async def persist_step(ctx: ServiceContext, arg: PersistStepInput) -> PersistSte
         if not more:
             break
     return await _settled_counts(ctx, arg.llm_batch_id, arg.shard, out)
+
+
+def _to_persist(after_settle: bool) -> Any:
+    """Items persist writes: decided ones, and failed ones. After settle, a failed item with
+    a decision was written by it; only those that failed at build (no decision) are left."""
+    waiting = LLMBatchItemRow.step_status.in_(
+        [ItemStepStatus.decided.value, ItemStepStatus.tools_done.value]
+    )
+    failed = LLMBatchItemRow.step_status == ItemStepStatus.failed.value
+    if after_settle:
+        failed = failed & LLMBatchItemRow.decision.is_(None)
+    return or_(waiting, failed)
 
 
 async def _settled_counts(
@@ -110,25 +117,8 @@ async def _persist_chunk(
     arg: PersistStepInput,
     out: PersistStepOutput,
 ) -> None:
-    org = arg.organization_id
-    agent_ids = [i.agent_id for i in items]
     dialect = dialect_name(session)
-    agents = {
-        a.id: a
-        for a in (
-            await session.execute(
-                select(
-                    AgentRow.id,
-                    AgentRow.message_ids,
-                    AgentRow.message_buffer_autoclear,
-                    AgentRow.timezone,
-                ).where(
-                    in_values(AgentRow.__table__.c.id, agent_ids, dialect),
-                    AgentRow.organization_id == org,
-                )
-            )
-        ).all()
-    }
+    agents = await load_agent_states(session, arg.organization_id, [i.agent_id for i in items])
     executions = {
         e.batch_item_id: e
         for e in (
@@ -146,101 +136,43 @@ async def _persist_chunk(
             )
         ).all()
     }
-    now = ctx.clock()
-    messages: list[Message] = []
-    new_ids: dict[str, list[str]] = {}
-    item_updates: list[dict[str, Any]] = []
-    agent_updates: list[dict[str, Any]] = []
+    finished = []
     for item in items:
-        agent = agents[item.agent_id]
-        decision = Decision.model_validate(item.decision)
         execution = executions.get(item.id)
-        outcome = (
-            parse_result(
-                item.batch_request_result,
-                inner_thoughts_in_kwargs=bool(
-                    (item.llm_config or {}).get("put_inner_thoughts_in_kwargs")
-                ),
-            )
-            if item.batch_request_result
-            else None
-        )
         succeeded = execution is not None and execution.status == "succeeded"
-        built = step_messages(
-            agent_id=item.agent_id,
-            item_id=item.id,
-            step=item.step,
-            decision=decision,
-            outcome=outcome,
-            execution_status=execution.status if execution else None,
-            execution_result=None
-            if execution is None
-            else _text(execution.result if succeeded else execution.error),
-            now=now,
-            timezone=agent.timezone,
-            model=(item.llm_config or {}).get("model"),
-            organization_id=org,
+        finished.append(
+            FinishedItem(
+                item=item,
+                decision=stored_decision(item),
+                outcome=parse_result(
+                    item.batch_request_result,
+                    inner_thoughts_in_kwargs=bool(
+                        (item.llm_config or {}).get("put_inner_thoughts_in_kwargs")
+                    ),
+                )
+                if item.batch_request_result
+                else None,
+                execution_status=execution.status if execution else None,
+                execution_text=None
+                if execution is None
+                else _text(execution.result if succeeded else execution.error),
+            )
         )
-        decision = built.decision
-        messages.extend(built.messages)
-        ids_now = list(agent.message_ids)
-        known = set(ids_now)
-        ids_now += [m.id for m in built.messages if m.id not in known]
-        stops = not decision.continue_stepping or decision.action is DecisionAction.fail
-        if stops and agent.message_buffer_autoclear and ids_now:
-            ids_now = ids_now[:1]  # Letta's autoclear: only the system message stays in context
-        if ids_now != list(agent.message_ids):
-            new_ids[item.agent_id] = ids_now
-        status, stop_reason = _final_status(decision, stops)
-        out.messages_written += len(built.messages)
-        if status is AgentRunStatus.running:
-            out.continuing += 1
-        elif status in (AgentRunStatus.failed, AgentRunStatus.cancelled):
-            out.failed += 1
-        elif status is AgentRunStatus.requires_approval:
-            out.requires_approval += 1
-        else:
-            out.completed += 1
-        agent_updates.append(
-            {
-                "job_id": item.letta_batch_job_id,
-                "agent_id": item.agent_id,
-                "status": status.value,
-                "stop_reason": stop_reason.value if stop_reason else None,
-                "reason": decision.reason,
-                "steps": item.step + 1,
-            }
-        )
-        item_updates.append(
-            {
-                "id": item.id,
-                "decision": decision.model_dump(mode="json"),
-                "step_status": (
-                    ItemStepStatus.failed if decision.action == "fail" else ItemStepStatus.completed
-                ).value,
-                "updated_at": now,
-            }
-        )
-    await insert_messages(session, org, messages)
-    if new_ids:
-        await set_message_ids(session, org, new_ids)
-    await update_rows(session, LLMBatchItemRow.__table__, item_updates)
-    await update_rows(
-        session, BatchJobAgentRow.__table__, agent_updates, key_columns=("job_id", "agent_id")
+    await write_finished(ctx, session, arg.organization_id, finished, agents, out)
+
+
+def stored_decision(item: Any) -> Decision:
+    """The item's stored decision; an item that failed at build has none, only its reason."""
+    if item.decision is not None:
+        return Decision.model_validate(item.decision)
+    state = AgentStepState.model_validate(item.step_state)
+    return Decision(
+        action=DecisionAction.fail,
+        continue_stepping=False,
+        stop_reason=StopReason(item.stop_reason) if item.stop_reason else StopReason.error,
+        reason=item.error or "the request could not be built",
+        next_state=state,
     )
-
-
-def _final_status(decision: Decision, stops: bool) -> tuple[AgentRunStatus, StopReason | None]:
-    if decision.action is DecisionAction.fail:
-        if decision.stop_reason is StopReason.canceled:
-            # The provider canceled the request (the job's batch was cancelled).
-            return AgentRunStatus.cancelled, StopReason.cancelled
-        return AgentRunStatus.failed, decision.stop_reason or StopReason.error
-    if decision.action is DecisionAction.approval:
-        return AgentRunStatus.requires_approval, StopReason.requires_approval
-    if not stops:
-        return AgentRunStatus.running, None
-    return AgentRunStatus.completed, decision.stop_reason or StopReason.end_turn
 
 
 def _text(value: Any) -> str:

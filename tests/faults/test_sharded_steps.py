@@ -1,6 +1,6 @@
 """Steps whose phases are split over several concurrent activities (shards), end to end.
 
-A job started with ``shards=n`` runs build, collect, decide, built-in tools and persist as n
+A job started with ``shards=n`` runs build, collect, settle (and persist after custom tools) as n
 activities per step, each on its slice of the agents, so n worker processes share a step.
 The agents must end exactly as in an unsharded job (same outcomes, same messages), with one
 provider batch per part and nothing written twice, also when the provider loses a create
@@ -43,7 +43,7 @@ from tests.faults.small_batches import (
 from workflows.settings import shard_task_queue
 
 #: The phases a step runs once per shard.
-SHARDED = ("build_requests", "collect_results", "apply_decisions", "persist_step")
+SHARDED = ("build_requests", "collect_results", "settle_step")
 
 
 async def _activities(env: WorkflowEnvironment, job_id: str) -> Counter[str]:
@@ -90,8 +90,10 @@ async def test_a_sharded_job_ends_as_an_unsharded_one(
     # Two steps: each sharded phase ran once per shard per step; send once per step.
     assert {name: scheduled[name] for name in SHARDED} == dict.fromkeys(SHARDED, 2 * shards)
     assert scheduled["send_batch"] == 2, scheduled
-    # Built-in tools run in both steps (conversation_search, then send_message), per shard.
-    assert scheduled["run_builtin_tools"] == 2 * shards
+    # Built-in tools run inside settle; only step 0 has a custom call (child's get_weather),
+    # so only step 0 has the fan-out and then persist, per shard.
+    assert scheduled["persist_step"] == shards, scheduled
+    assert scheduled["apply_decisions"] == scheduled["run_builtin_tools"] == 0, scheduled
 
 
 async def test_a_shard_built_again_returns_what_it_built_and_writes_nothing(

@@ -1,4 +1,5 @@
-"""Every phase gives the same result whether a step fits one chunk or spans many.
+"""Every phase gives the same result whether a step fits one chunk or spans many, and
+settle gives the same steps as decide → tools → persist.
 
 Chunk sizes bound a worker's memory for 100,000-agent steps; here they are shrunk to 2 so
 five agents cross every chunk boundary, and the outcome is compared with one-chunk runs.
@@ -17,7 +18,7 @@ from letta_batch.db.models_batch import BatchJobAgentRow, LLMBatchJobRow
 from letta_batch.definitions import load_definitions
 from letta_batch.devtools.direct_steps import run_steps
 from letta_batch.repositories import list_agent_messages
-from letta_batch.services import build, collect, decide, persist, send, submit, tools
+from letta_batch.services import build, collect, decide, persist, send, settle, submit, tools
 from tests.workflows.scenario import clear_scenario, set_scenario
 
 AGENTS = 5
@@ -28,10 +29,13 @@ CHUNK_SETTINGS = [
     (decide, "DECIDE_CHUNK"),
     (tools, "BUILTIN_CHUNK"),
     (persist, "PERSIST_CHUNK"),
+    (settle, "SETTLE_CHUNK"),
 ]
 
 
-async def _run_job(service_ctx, emulator) -> tuple[list[Any], dict[str, Any], int]:
+async def _run_job(
+    service_ctx, emulator, *, three_phase: bool = False
+) -> tuple[list[Any], dict[str, Any], int]:
     tag = uuid.uuid4().hex[:8]
     org = service_ctx.settings.organization_id
     data = {
@@ -72,7 +76,9 @@ async def _run_job(service_ctx, emulator) -> tuple[list[Any], dict[str, Any], in
     )
     try:
         with StatementCounter(service_ctx.engine) as counter:
-            batch_ids = await run_steps(service_ctx, org, job.job_id, 3, poll_pause=0.01)
+            batch_ids = await run_steps(
+                service_ctx, org, job.job_id, 3, poll_pause=0.01, three_phase=three_phase
+            )
     finally:
         clear_scenario(emulator.base_url)
     async with service_ctx.session_factory() as session:
@@ -109,12 +115,15 @@ async def _run_job(service_ctx, emulator) -> tuple[list[Any], dict[str, Any], in
     return batch_ids, outcome, counter.count
 
 
+@pytest.mark.parametrize("three_phase", [False, True], ids=["settle", "three-phase"])
 @pytest.mark.parametrize("chunk", [2, AGENTS])
-async def test_small_chunks_give_the_same_steps(service_ctx, emulator, monkeypatch, chunk) -> None:
-    _, whole, whole_statements = await _run_job(service_ctx, emulator)
+async def test_small_chunks_give_the_same_steps(
+    service_ctx, emulator, monkeypatch, chunk, three_phase
+) -> None:
+    _, whole, whole_statements = await _run_job(service_ctx, emulator, three_phase=three_phase)
     for module, name in CHUNK_SETTINGS:
         monkeypatch.setattr(module, name, chunk)
-    _, chunked, chunked_statements = await _run_job(service_ctx, emulator)
+    _, chunked, chunked_statements = await _run_job(service_ctx, emulator, three_phase=three_phase)
 
     assert whole["batches"] == [(0, AGENTS, "collected"), (1, AGENTS, "collected")]
     assert whole["statuses"] == ["completed"] * AGENTS
@@ -137,6 +146,16 @@ async def test_a_small_context_budget_splits_build_and_gives_the_same_steps(
     _, split, split_statements = await _run_job(service_ctx, emulator)
     assert split == whole
     assert split_statements > whole_statements
+
+
+async def test_settle_gives_the_steps_of_decide_tools_persist(service_ctx, emulator) -> None:
+    """One pass (jobs since the ``settle-step`` patch) or three (runs started before it):
+    the same agents end the same way, with the same messages, in fewer statements."""
+    _, three, three_statements = await _run_job(service_ctx, emulator, three_phase=True)
+    _, one, one_statements = await _run_job(service_ctx, emulator)
+    assert one == three
+    assert one["statuses"] == ["completed"] * AGENTS
+    assert one_statements < three_statements
 
 
 def test_production_chunks_hold_thousands_of_agents() -> None:

@@ -39,6 +39,7 @@ FAST_POLL = PollSettings(initial_seconds=1, factor=1.0, max_seconds=1)
 REPRESENTATIVE = {
     "send.before_create",
     "send.after_create",
+    "settle.before_commit",
     "tools.after_chunk",
     "persist.after_commit",
 }
@@ -46,7 +47,12 @@ REPRESENTATIVE = {
 
 #: Points also crashed in a job sharded two ways (both shards' activities in the killed
 #: worker): one shard may have committed and the other not.
-SHARDED = ("build.after_commit", "collect.after_stream", "persist.after_commit")
+SHARDED = (
+    "build.after_commit",
+    "collect.after_stream",
+    "settle.after_commit",
+    "persist.after_commit",
+)
 
 
 def _point_params() -> list[object]:
