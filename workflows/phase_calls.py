@@ -1,4 +1,5 @@
-"""The step phases as activity calls: one call, or one per shard merged (workflow code).
+"""The job's and the step phases' activity calls: one call, or one per shard merged
+(workflow code).
 
 ``StepRunner`` (step_phases.py) decides which phase runs when; this base class says how each
 phase's activity is called: timeouts, retry policy, summary and, for the phases a job may
@@ -23,7 +24,11 @@ with workflow.unsafe.imports_passed_through():
         BatchJobInput,
         BuildRequestsInput,
         BuildRequestsOutput,
+        CallbackOutput,
         CollectResultsOutput,
+        FinalizeJobInput,
+        FinalizeJobOutput,
+        JobRef,
         LLMBatchRef,
         PersistStepInput,
         PersistStepOutput,
@@ -31,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         SettleStepInput,
         SettleStepOutput,
         Shard,
+        StartJobOutput,
     )
     from workflows import settings
     from workflows.sharded import each_shard, merged, shard_label
@@ -67,6 +73,38 @@ class PhaseCalls:
             summary=summary,
         )
         return result
+
+    # --- job-level -----------------------------------------------------------------------
+
+    async def start_job(self, ref: JobRef) -> StartJobOutput:
+        return await self._call(
+            "start_job",
+            ref,
+            StartJobOutput,
+            start_to_close=settings.FINALIZE_TIMEOUT,
+            summary=f"start job {ref.job_id}",
+        )
+
+    async def finalize(self, arg: FinalizeJobInput) -> FinalizeJobOutput:
+        return await self._call(
+            "finalize_job",
+            arg,
+            FinalizeJobOutput,
+            start_to_close=settings.FINALIZE_TIMEOUT,
+            summary="finalize job" + (" (cancelled)" if arg.cancelled else ""),
+        )
+
+    async def send_callback(self) -> CallbackOutput:
+        return await self._call(
+            "send_callback",
+            JobRef(job_id=self.input.job_id, organization_id=self.org),
+            CallbackOutput,
+            start_to_close=settings.CALLBACK_TIMEOUT,
+            retry=settings.CALLBACK_RETRY,
+            summary="POST completion callback",
+        )
+
+    # --- step phases ---------------------------------------------------------------------
 
     async def _sharded(
         self,

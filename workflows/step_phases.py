@@ -11,16 +11,11 @@ with workflow.unsafe.imports_passed_through():
     from letta_batch.contracts import (
         ApplyDecisionsOutput,
         BatchJobInput,
-        CallbackOutput,
         CancelProviderBatchOutput,
-        FinalizeJobInput,
-        FinalizeJobOutput,
-        JobRef,
         LLMBatchRef,
         Phase,
         PollBatchOutput,
         SendBatchOutput,
-        StartJobOutput,
         ToolFanoutInput,
         ToolFanoutOutput,
     )
@@ -43,36 +38,6 @@ class StepRunner(PhaseCalls):
         self.phase = input.phase
         self.llm_batch_id = input.llm_batch_id
         self.poll_interval = input.poll_interval_seconds
-
-    # --- job-level -----------------------------------------------------------------------
-
-    async def start_job(self, ref: JobRef) -> StartJobOutput:
-        return await self._call(
-            "start_job",
-            ref,
-            StartJobOutput,
-            start_to_close=settings.FINALIZE_TIMEOUT,
-            summary=f"start job {ref.job_id}",
-        )
-
-    async def finalize(self, arg: FinalizeJobInput) -> FinalizeJobOutput:
-        return await self._call(
-            "finalize_job",
-            arg,
-            FinalizeJobOutput,
-            start_to_close=settings.FINALIZE_TIMEOUT,
-            summary="finalize job" + (" (cancelled)" if arg.cancelled else ""),
-        )
-
-    async def send_callback(self) -> CallbackOutput:
-        return await self._call(
-            "send_callback",
-            JobRef(job_id=self.input.job_id, organization_id=self.org),
-            CallbackOutput,
-            start_to_close=settings.CALLBACK_TIMEOUT,
-            retry=settings.CALLBACK_RETRY,
-            summary="POST completion callback",
-        )
 
     def resume_input(self) -> BatchJobInput:
         """The continue-as-new input: job id plus the cursor, nothing else."""
