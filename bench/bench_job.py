@@ -75,13 +75,14 @@ PHASES = {
     "send_batch": "send",
     "poll_batch": "poll",
     "collect_results": "collect",
+    "settle_step": "settle",
     "apply_decisions": "decide",
     "run_builtin_tools": "tools",
     "persist_step": "persist",
 }
 
 #: The phases a job shards over its worker processes (the ``cores`` column covers them).
-_SHARDABLE = ("build", "decide", "tools", "persist")
+_SHARDABLE = ("build", "settle", "decide", "tools", "persist")
 
 #: Benchmark databases are created and dropped per run under this prefix.
 SCRATCH_PREFIX = "lbbench_"

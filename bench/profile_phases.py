@@ -3,7 +3,7 @@
     uv run python bench/profile_phases.py --agents 1000 [--steps 2] [--profile [--top 25]]
 
 Creates a test database, loads N agents, submits a job and runs build → send → poll →
-collect → decide → tools → persist for each step against an in-process emulator (zero
+collect → settle (``--three-phase``: decide → tools → persist) for each step against an in-process emulator (zero
 processing), timing every phase, counting its SQL statements and the seconds spent in them
 (``db_*`` columns: statement execution and row decoding; the rest of a phase is Python) and
 the WAL it made PostgreSQL write (``wal_mb_*``, read on a connection of its own).
@@ -63,6 +63,7 @@ async def run(
     slowest: int = 8,
     keep_db: bool = False,
     history: int = 0,
+    three_phase: bool = False,
 ) -> dict[str, Any]:
     emulator = EmulatorServer(processing_seconds=0).start()
     async with httpx.AsyncClient() as http:
@@ -123,7 +124,7 @@ async def run(
             {"requests": [{"agent_id": a, "input": "hi"} for a in loaded.agent_ids.values()]},
             max_steps=steps,
         )
-        await run_steps(ctx, org, job.job_id, steps, timed=timed)
+        await run_steps(ctx, org, job.job_id, steps, timed=timed, three_phase=three_phase)
     finally:
         await wal_conn.close()
         await ctx.aclose()
@@ -165,6 +166,11 @@ def main() -> None:
         default=[0],
         help="finished turns (3 messages each) every agent has before the job; one row per value",
     )
+    parser.add_argument(
+        "--three-phase",
+        action="store_true",
+        help="decide → tools → persist instead of settle (runs started before settle-step)",
+    )
     args = parser.parse_args()
     rows = []
     tune_gc()  # as worker.py does
@@ -181,6 +187,7 @@ def main() -> None:
                     slowest=args.slowest,
                     keep_db=args.keep_db,
                     history=history,
+                    three_phase=args.three_phase,
                 )
             )
         )
