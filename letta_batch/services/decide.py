@@ -7,20 +7,22 @@ keyed by (item, provider call id), so re-running this phase writes nothing new.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from letta_batch import ids
 from letta_batch.contracts import ApplyDecisionsInput, ApplyDecisionsOutput, Shard
-from letta_batch.crashpoints import checkpoint
 from letta_batch.db.models_agents import AgentToolRow, ToolRow
 from letta_batch.db.models_batch import LLMBatchItemRow, ToolExecutionRow
 from letta_batch.repositories.bulk import dialect_name, in_values, insert_ignore, update_rows
-from letta_batch.repositories.keyset import next_chunk
 from letta_batch.schemas import AgentStepState, ItemStepStatus
 from letta_batch.schemas.enums import BUILTIN_TOOL_TYPES, ToolType
 from letta_batch.services.build_item import OFFERED_TOOL_TYPES
+from letta_batch.services.item_chunks import for_each_chunk
 from letta_batch.services.runtime import ServiceContext
 from letta_batch.services.shards import chunk_size, items_of
 from letta_batch.stepping.decide import Decision, DecisionAction, decide
@@ -48,42 +50,25 @@ def tool_execution_id(item_id: str, call_id: str) -> str:
 
 async def apply_decisions(ctx: ServiceContext, arg: ApplyDecisionsInput) -> ApplyDecisionsOutput:
     out = ApplyDecisionsOutput()
-    after = ""
-    while True:
-        async with ctx.session_factory.begin() as session:
-            items, more = await next_chunk(
-                session,
-                select(*_ITEM_COLUMNS).where(
-                    LLMBatchItemRow.llm_batch_id == arg.llm_batch_id,
-                    items_of(arg.shard),
-                    LLMBatchItemRow.step_status == ItemStepStatus.pending.value,
-                ),
-                LLMBatchItemRow.id,
-                after,
-                chunk_size(DECIDE_CHUNK, arg.shard),
-            )
-            if not items:
-                break
-            after = items[-1].id
-            tools = await agent_tools(session, [i.agent_id for i in items])
-            updates, executions = [], []
-            offered: dict[tuple[tuple[str, str], ...], list[str]] = {}
-            for item in items:
-                attached = tools.get(item.agent_id, {})
-                key = tuple(sorted(attached.items()))
-                if key not in offered:  # agents of a fleet share a handful of tool sets
-                    offered[key] = offered_names(attached)
-                _, decision = decide_item(item, offered[key], arg.max_steps)
-                _count(out, decision)
-                updates.append(item_update(ctx, item, decision))
-                execution = execution_row(ctx, item, decision, attached)
-                if execution is not None:
-                    executions.append(execution)
-            await update_rows(session, LLMBatchItemRow.__table__, updates)
-            await insert_ignore(session, ToolExecutionRow.__table__, executions)
-        await checkpoint("decide.after_commit")
-        if not more:
-            break
+
+    async def decide_and_record(session: AsyncSession, items: Sequence[Any]) -> None:
+        updates, executions = [], []
+        for d in await decide_chunk(session, items, arg.max_steps):
+            _count(out, d.decision)
+            updates.append(item_update(ctx, d.item, d.decision))
+            execution = execution_row(ctx, d.item, d.decision, d.tools)
+            if execution is not None:
+                executions.append(execution)
+        await update_rows(session, LLMBatchItemRow.__table__, updates)
+        await insert_ignore(session, ToolExecutionRow.__table__, executions)
+
+    await for_each_chunk(
+        ctx,
+        pending_items(arg.llm_batch_id, arg.shard, _ITEM_COLUMNS),
+        chunk_size(DECIDE_CHUNK, arg.shard),
+        decide_and_record,
+        after_commit="decide.after_commit",
+    )
     # Report every call still to run, not only those decided by this attempt: a retry after a
     # crash finds the items decided but their tools not yet executed.
     out.builtin_calls, out.custom_calls = await pending_calls(
@@ -128,6 +113,44 @@ async def pending_calls(
         n for name, n in by_name if name in types and ToolType(types[name]) in BUILTIN_TOOL_TYPES
     )
     return builtin, sum(n for _, n in by_name) - builtin
+
+
+@dataclass(frozen=True)
+class Decided:
+    """One item's decision, with what it was made from."""
+
+    item: Any
+    outcome: StepOutcome
+    """The parsed result (an errored one when the provider returned nothing)."""
+    decision: Decision
+    tools: dict[str, str]
+    """The agent's attached tools, ``{name: tool_type}``."""
+
+
+def pending_items(llm_batch_id: str, shard: Shard, columns: Sequence[Any]) -> Select[Any]:
+    """The shard's items the provider answered (or failed to) and nothing decided yet."""
+    return select(*columns).where(
+        LLMBatchItemRow.llm_batch_id == llm_batch_id,
+        items_of(shard),
+        LLMBatchItemRow.step_status == ItemStepStatus.pending.value,
+    )
+
+
+async def decide_chunk(
+    session: AsyncSession, items: Sequence[Any], max_steps: int
+) -> list[Decided]:
+    """Decide a chunk of items (one query for their agents' tools)."""
+    tools = await agent_tools(session, [i.agent_id for i in items])
+    offered: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    decided = []
+    for item in items:
+        attached = tools.get(item.agent_id, {})
+        key = tuple(sorted(attached.items()))
+        if key not in offered:  # agents of a fleet share a handful of tool sets
+            offered[key] = offered_names(attached)
+        outcome, decision = decide_item(item, offered[key], max_steps)
+        decided.append(Decided(item, outcome, decision, attached))
+    return decided
 
 
 def offered_names(tools: dict[str, str]) -> list[str]:

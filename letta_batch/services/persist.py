@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from letta_batch.contracts import PersistStepInput, PersistStepOutput, Shard
-from letta_batch.crashpoints import checkpoint
 from letta_batch.db.models_batch import BatchJobAgentRow, LLMBatchItemRow, ToolExecutionRow
 from letta_batch.repositories.bulk import dialect_name, in_values
-from letta_batch.repositories.keyset import next_chunk
 from letta_batch.schemas import AgentRunStatus, AgentStepState, ItemStepStatus, StopReason
+from letta_batch.services.item_chunks import for_each_chunk
 from letta_batch.services.persist_items import FinishedItem, load_agent_states, write_finished
 from letta_batch.services.runtime import ServiceContext
 from letta_batch.services.shards import chunk_size, items_of
@@ -45,27 +45,21 @@ _ITEM_COLUMNS = (
 
 async def persist_step(ctx: ServiceContext, arg: PersistStepInput) -> PersistStepOutput:
     out = PersistStepOutput()
-    after = ""
-    while True:
-        async with ctx.session_factory.begin() as session:
-            items, more = await next_chunk(
-                session,
-                select(*_ITEM_COLUMNS).where(
-                    LLMBatchItemRow.llm_batch_id == arg.llm_batch_id,
-                    items_of(arg.shard),
-                    _to_persist(arg.after_settle),
-                ),
-                LLMBatchItemRow.id,
-                after,
-                chunk_size(PERSIST_CHUNK, arg.shard),
-            )
-            if not items:
-                break
-            after = items[-1].id
-            await _persist_chunk(ctx, session, items, arg, out)
-        await checkpoint("persist.after_commit")
-        if not more:
-            break
+
+    async def persist_chunk(session: AsyncSession, items: Sequence[Any]) -> None:
+        await _persist_chunk(ctx, session, items, arg, out)
+
+    await for_each_chunk(
+        ctx,
+        select(*_ITEM_COLUMNS).where(
+            LLMBatchItemRow.llm_batch_id == arg.llm_batch_id,
+            items_of(arg.shard),
+            _to_persist(arg.after_settle),
+        ),
+        chunk_size(PERSIST_CHUNK, arg.shard),
+        persist_chunk,
+        after_commit="persist.after_commit",
+    )
     return await _settled_counts(ctx, arg.llm_batch_id, arg.shard, out)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from letta_batch.contracts import (
     LLMBatchRef,
@@ -30,13 +30,13 @@ from letta_batch.contracts import (
 from letta_batch.crashpoints import checkpoint
 from letta_batch.db.models_batch import LLMBatchItemRow, ToolExecutionRow
 from letta_batch.repositories.bulk import insert_ignore, update_rows
-from letta_batch.repositories.keyset import next_chunk
-from letta_batch.schemas import ItemStepStatus, ToolType
+from letta_batch.schemas import ToolType
 from letta_batch.schemas.enums import BUILTIN_TOOL_TYPES
 from letta_batch.services import decide, persist, tools
+from letta_batch.services.item_chunks import for_each_chunk
 from letta_batch.services.persist_items import FinishedItem, load_agent_states, write_finished
 from letta_batch.services.runtime import ServiceContext
-from letta_batch.services.shards import chunk_size, items_of
+from letta_batch.services.shards import chunk_size
 from letta_batch.stepping.decide import Decision, DecisionAction
 from letta_batch.tools.builtin.executor import BuiltinCall, execute_builtin_calls
 
@@ -60,27 +60,17 @@ _ITEM_COLUMNS = (
 async def settle_step(ctx: ServiceContext, arg: SettleStepInput) -> SettleStepOutput:
     """Settle the shard's answered items; see the module docstring."""
     out = SettleStepOutput()
-    after = ""
-    while True:
-        async with ctx.session_factory.begin() as session:
-            items, more = await next_chunk(
-                session,
-                select(*_ITEM_COLUMNS).where(
-                    LLMBatchItemRow.llm_batch_id == arg.llm_batch_id,
-                    items_of(arg.shard),
-                    LLMBatchItemRow.step_status == ItemStepStatus.pending.value,
-                ),
-                LLMBatchItemRow.id,
-                after,
-                chunk_size(SETTLE_CHUNK, arg.shard),
-            )
-            if not items:
-                break
-            after = items[-1].id
-            await _settle_chunk(ctx, session, items, arg, out)
-        await checkpoint("settle.after_commit")
-        if not more:
-            break
+
+    async def settle_chunk(session: AsyncSession, items: Sequence[Any]) -> None:
+        await _settle_chunk(ctx, session, items, arg, out)
+
+    await for_each_chunk(
+        ctx,
+        decide.pending_items(arg.llm_batch_id, arg.shard, _ITEM_COLUMNS),
+        chunk_size(SETTLE_CHUNK, arg.shard),
+        settle_chunk,
+        after_commit="settle.after_commit",
+    )
     builtin, out.custom_calls = await decide.pending_calls(
         ctx, arg.organization_id, arg.llm_batch_id, arg.shard
     )
@@ -120,35 +110,29 @@ async def _settle_chunk(
 ) -> None:
     org = arg.organization_id
     agents = await load_agent_states(session, org, [i.agent_id for i in items])
-    attached = await decide.agent_tools(session, [i.agent_id for i in items])
-    offered: dict[tuple[tuple[str, str], ...], list[str]] = {}
-    decided: list[tuple[Any, Any, Decision, dict[str, Any] | None]] = []
+    decided: list[tuple[decide.Decided, dict[str, Any] | None]] = []
     calls: list[BuiltinCall] = []
     waiting: list[dict[str, Any]] = []  # item updates of those left for the fan-out
     rows: list[dict[str, Any]] = []  # executions written here: refused and custom calls
-    for item in items:
-        tools_of = attached.get(item.agent_id, {})
-        key = tuple(sorted(tools_of.items()))
-        if key not in offered:  # agents of a fleet share a handful of tool sets
-            offered[key] = decide.offered_names(tools_of)
-        outcome, decision = decide.decide_item(item, offered[key], arg.max_steps)
-        execution = decide.execution_row(ctx, item, decision, tools_of)
+    for d in await decide.decide_chunk(session, items, arg.max_steps):
+        execution = decide.execution_row(ctx, d.item, d.decision, d.tools)
         if execution is not None and execution["status"] == "pending":
-            if ToolType(tools_of[execution["tool_name"]]) not in BUILTIN_TOOL_TYPES:
+            if ToolType(d.tools[execution["tool_name"]]) not in BUILTIN_TOOL_TYPES:
                 rows.append(execution)
-                waiting.append(decide.item_update(ctx, item, decision))
+                waiting.append(decide.item_update(ctx, d.item, d.decision))
                 continue
             # The executor claims built-in calls (inserts their rows) itself.
-            calls.append(_builtin_call(item, decision, agents[item.agent_id].timezone))
+            calls.append(_builtin_call(d.item, d.decision, agents[d.item.agent_id].timezone))
             execution = None
         elif execution is not None:
             rows.append(execution)
-        decided.append((item, outcome, decision, execution))
+        decided.append((d, execution))
     await insert_ignore(session, ToolExecutionRow.__table__, rows)
     results = (await execute_builtin_calls(session, org, calls)).results if calls else {}
     out.builtin_executed += len(calls)
     finished = []
-    for item, outcome, decision, refused in decided:
+    for d, refused in decided:
+        item, decision = d.item, d.decision
         status = text = None
         if refused is not None:
             status, text = refused["status"], refused["error"]
@@ -160,7 +144,7 @@ async def _settle_chunk(
             FinishedItem(
                 item=item,
                 decision=decision,
-                outcome=outcome if item.batch_request_result else None,
+                outcome=d.outcome if item.batch_request_result else None,
                 execution_status=status,
                 execution_text=text,
             )
