@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.sharded import each_shard, merged, shard_label
 
 R = TypeVar("R", bound=BaseModel)
+In = TypeVar("In", bound=BaseModel)
 
 
 class PhaseCalls:
@@ -160,15 +161,26 @@ class PhaseCalls:
             summary=f"collect results of step {self.step + 1}",
         )
 
-    async def _decide(self, ref: LLMBatchRef) -> ApplyDecisionsOutput:
-        return await self._sharded(
-            "apply_decisions",
-            lambda shard: ApplyDecisionsInput(
+    def _item_phase_input(
+        self, model: type[In], ref: LLMBatchRef, **extra: object
+    ) -> Callable[[Shard], In]:
+        """Each shard's input of a phase over the step's items (decide, settle, persist)."""
+
+        def for_shard(shard: Shard) -> In:
+            return model(
                 llm_batch_id=ref.llm_batch_id,
                 organization_id=self.org,
                 max_steps=self.input.max_steps,
                 shard=shard,
-            ),
+                **extra,
+            )
+
+        return for_shard
+
+    async def _decide(self, ref: LLMBatchRef) -> ApplyDecisionsOutput:
+        return await self._sharded(
+            "apply_decisions",
+            self._item_phase_input(ApplyDecisionsInput, ref),
             ApplyDecisionsOutput,
             start_to_close=settings.DECIDE_TIMEOUT,
             summary=f"apply decisions of step {self.step + 1}",
@@ -177,12 +189,7 @@ class PhaseCalls:
     async def _settle(self, ref: LLMBatchRef) -> SettleStepOutput:
         return await self._sharded(
             "settle_step",
-            lambda shard: SettleStepInput(
-                llm_batch_id=ref.llm_batch_id,
-                organization_id=self.org,
-                max_steps=self.input.max_steps,
-                shard=shard,
-            ),
+            self._item_phase_input(SettleStepInput, ref),
             SettleStepOutput,
             start_to_close=settings.SETTLE_TIMEOUT,
             summary=f"settle step {self.step + 1} (decide, built-in tools, persist)",
@@ -200,13 +207,7 @@ class PhaseCalls:
     async def _persist(self, ref: LLMBatchRef, *, after_settle: bool) -> PersistStepOutput:
         return await self._sharded(
             "persist_step",
-            lambda shard: PersistStepInput(
-                llm_batch_id=ref.llm_batch_id,
-                organization_id=self.org,
-                max_steps=self.input.max_steps,
-                shard=shard,
-                after_settle=after_settle,
-            ),
+            self._item_phase_input(PersistStepInput, ref, after_settle=after_settle),
             PersistStepOutput,
             start_to_close=settings.PERSIST_TIMEOUT,
             summary=f"persist step {self.step + 1}",
