@@ -192,3 +192,43 @@ async def test_an_agent_that_failed_at_build_fails_with_its_reason_in_either_pat
             "error",
             "cond: no request",
         )
+
+
+async def test_persist_after_settle_leaves_the_failed_items_settle_wrote(
+    service_ctx: ServiceContext, emulator: EmulatorServer
+) -> None:
+    """Every provider result errored: settle writes all five agents as failed. A persist
+    after settle (the fan-out's) selects none of them; without ``after_settle`` it would
+    write each again (harmless, but a second pass over every failed item)."""
+    ctx = service_ctx
+    org = ctx.settings.organization_id
+    job_id, agents = await started_five_agent_job(ctx)
+    set_scenario(
+        emulator.base_url,
+        [
+            {"match": {"agent_id": a}, "reply": {"error": {"type": "overloaded_error"}}}
+            for a in agents
+        ],
+    )
+    try:
+        ref = await _answered_step(ctx, job_id)
+    finally:
+        clear_scenario(emulator.base_url)
+    arg = PersistStepInput(llm_batch_id=ref.llm_batch_id, organization_id=org, max_steps=2)
+    settled = await settle.settle_step(ctx, SettleStepInput(**arg.model_dump()))
+    assert (settled.settled, settled.failed, settled.custom_calls) == (5, 5, 0)
+
+    async def stamps() -> dict[str, object]:
+        async with ctx.session_factory() as session:
+            rows = await session.execute(
+                select(LLMBatchItemRow.id, LLMBatchItemRow.updated_at).where(
+                    LLMBatchItemRow.llm_batch_id == ref.llm_batch_id
+                )
+            )
+            return dict(rows.all())  # type: ignore[arg-type]
+
+    before = await stamps()
+    again = await persist.persist_step(ctx, arg.model_copy(update={"after_settle": True}))
+    assert again.failed == 5 and await stamps() == before
+    await persist.persist_step(ctx, arg)  # the three-phase selection: every failed item
+    assert all(stamp != before[item] for item, stamp in (await stamps()).items())
