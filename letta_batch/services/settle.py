@@ -74,13 +74,15 @@ async def settle_step(ctx: ServiceContext, arg: SettleStepInput) -> SettleStepOu
     builtin, out.custom_calls = await decide.pending_calls(
         ctx, arg.organization_id, arg.llm_batch_id, arg.shard
     )
+    if builtin:
+        # Defensive: a step settles on one path, so only items decided by ``apply_decisions``
+        # (the three-phase path) could wait here with a built-in call not yet run.
+        ref = LLMBatchRef(
+            llm_batch_id=arg.llm_batch_id, organization_id=arg.organization_id, shard=arg.shard
+        )
+        await tools.run_builtin_tools(ctx, ref)
     if out.custom_calls:
         return out
-    if builtin:
-        # Only a step begun by the three-phase path (decided, tools not yet run) gets here.
-        await tools.run_builtin_tools(
-            ctx, LLMBatchRef(llm_batch_id=arg.llm_batch_id, organization_id=arg.organization_id)
-        )
     # Whatever is left (items that failed at build, or decided by that path), and the counts
     # of every agent of the shard as stored, so a retry reports the same.
     persisted = await persist.persist_step(

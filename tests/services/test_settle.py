@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from letta_batch import crashpoints
 from letta_batch.contracts import (
+    ApplyDecisionsInput,
     BuildRequestsInput,
     LLMBatchRef,
     PersistStepInput,
@@ -26,7 +27,16 @@ from letta_batch.db.models_agents import AgentBlockRow, BlockRow, MessageRow
 from letta_batch.db.models_batch import BatchJobAgentRow, LLMBatchItemRow, ToolExecutionRow
 from letta_batch.providers.emulator import EmulatorServer
 from letta_batch.schemas import Agent, StopReason
-from letta_batch.services import build, build_item, collect, persist, poll, send, settle
+from letta_batch.services import (
+    build,
+    build_item,
+    collect,
+    decide,
+    persist,
+    poll,
+    send,
+    settle,
+)
 from letta_batch.services.runtime import ServiceContext
 from tests.faults.small_batches import five_agent_rules, started_five_agent_job
 from tests.workflows.scenario import clear_scenario, set_scenario
@@ -232,3 +242,34 @@ async def test_persist_after_settle_leaves_the_failed_items_settle_wrote(
     assert again.failed == 5 and await stamps() == before
     await persist.persist_step(ctx, arg)  # the three-phase selection: every failed item
     assert all(stamp != before[item] for item, stamp in (await stamps()).items())
+
+
+async def test_settle_after_decide_runs_the_waiting_built_in_calls(
+    service_ctx: ServiceContext, emulator: EmulatorServer
+) -> None:
+    """Items already decided by ``apply_decisions`` (a step begun on the three-phase path)
+    are not settled again, but their built-in calls still run before persist writes them."""
+    ctx = service_ctx
+    org = ctx.settings.organization_id
+    job_id, agents = await started_five_agent_job(ctx)
+    heart, child, cond, *bulk = agents
+    set_scenario(emulator.base_url, five_agent_rules(heart, child, cond, *bulk))
+    try:
+        ref = await _answered_step(ctx, job_id)
+    finally:
+        clear_scenario(emulator.base_url)
+    arg = PersistStepInput(llm_batch_id=ref.llm_batch_id, organization_id=org, max_steps=2)
+    decided = await decide.apply_decisions(ctx, ApplyDecisionsInput(**arg.model_dump()))
+    assert (decided.builtin_calls, decided.custom_calls) == (4, 1)
+    settled = await settle.settle_step(ctx, SettleStepInput(**arg.model_dump()))
+    assert (settled.settled, settled.custom_calls) == (0, 1)
+    # No fan-out here: persist writes child's pending custom call as not completed.
+    await persist.persist_step(ctx, arg.model_copy(update={"after_settle": True}))
+    state = await _state(ctx, ref, heart)
+    assert state["items"] == {"completed": 5}
+    assert state["executions"] == [
+        ("get_weather", "pending"),
+        ("memory_insert", "succeeded"),
+        *[("send_message", "succeeded")] * 3,
+    ]
+    assert state["tea"] == 1
