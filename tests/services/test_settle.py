@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,27 @@ async def _answered_step(ctx: ServiceContext, job_id: str) -> LLMBatchRef:
     return ref
 
 
+def _errored(agents: list[str]) -> list[dict[str, Any]]:
+    return [
+        {"match": {"agent_id": a}, "reply": {"error": {"type": "overloaded_error"}}} for a in agents
+    ]
+
+
+async def _five_agents_answered(
+    ctx: ServiceContext,
+    emulator: EmulatorServer,
+    rules: Callable[[list[str]], list[dict[str, Any]]] = lambda agents: five_agent_rules(*agents),
+) -> tuple[LLMBatchRef, list[str]]:
+    """Step 0 of a new five-agent job, answered by ``rules(agents)`` and collected; the step
+    and the agents (heart, child, cond, two bulk)."""
+    job_id, agents = await started_five_agent_job(ctx)
+    set_scenario(emulator.base_url, rules(agents))
+    try:
+        return await _answered_step(ctx, job_id), agents
+    finally:
+        clear_scenario(emulator.base_url)
+
+
 async def _state(ctx: ServiceContext, ref: LLMBatchRef, heart: str) -> dict[str, object]:
     async with ctx.session_factory() as session:
         statuses = (
@@ -102,13 +124,7 @@ async def test_a_settle_cut_before_commit_leaves_nothing_and_its_retry_edits_mem
 ) -> None:
     ctx = service_ctx
     org = ctx.settings.organization_id
-    job_id, agents = await started_five_agent_job(ctx)
-    heart, child, cond, *bulk = agents
-    set_scenario(emulator.base_url, five_agent_rules(heart, child, cond, *bulk))
-    try:
-        ref = await _answered_step(ctx, job_id)
-    finally:
-        clear_scenario(emulator.base_url)
+    ref, (heart, *_) = await _five_agents_answered(ctx, emulator)
     arg = SettleStepInput(llm_batch_id=ref.llm_batch_id, organization_id=org, max_steps=2)
     before = await _state(ctx, ref, heart)
     assert before == {"items": {"pending": 5}, "messages": 0, "executions": [], "tea": 0}
@@ -212,18 +228,7 @@ async def test_persist_after_settle_leaves_the_failed_items_settle_wrote(
     write each again (harmless, but a second pass over every failed item)."""
     ctx = service_ctx
     org = ctx.settings.organization_id
-    job_id, agents = await started_five_agent_job(ctx)
-    set_scenario(
-        emulator.base_url,
-        [
-            {"match": {"agent_id": a}, "reply": {"error": {"type": "overloaded_error"}}}
-            for a in agents
-        ],
-    )
-    try:
-        ref = await _answered_step(ctx, job_id)
-    finally:
-        clear_scenario(emulator.base_url)
+    ref, _ = await _five_agents_answered(ctx, emulator, _errored)
     arg = PersistStepInput(llm_batch_id=ref.llm_batch_id, organization_id=org, max_steps=2)
     settled = await settle.settle_step(ctx, SettleStepInput(**arg.model_dump()))
     assert (settled.settled, settled.failed, settled.custom_calls) == (5, 5, 0)
@@ -251,13 +256,7 @@ async def test_settle_after_decide_runs_the_waiting_built_in_calls(
     are not settled again, but their built-in calls still run before persist writes them."""
     ctx = service_ctx
     org = ctx.settings.organization_id
-    job_id, agents = await started_five_agent_job(ctx)
-    heart, child, cond, *bulk = agents
-    set_scenario(emulator.base_url, five_agent_rules(heart, child, cond, *bulk))
-    try:
-        ref = await _answered_step(ctx, job_id)
-    finally:
-        clear_scenario(emulator.base_url)
+    ref, (heart, *_) = await _five_agents_answered(ctx, emulator)
     arg = PersistStepInput(llm_batch_id=ref.llm_batch_id, organization_id=org, max_steps=2)
     decided = await decide.apply_decisions(ctx, ApplyDecisionsInput(**arg.model_dump()))
     assert (decided.builtin_calls, decided.custom_calls) == (4, 1)
