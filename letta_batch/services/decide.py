@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from letta_batch import ids
 from letta_batch.contracts import ApplyDecisionsInput, ApplyDecisionsOutput, Shard
 from letta_batch.db.models_agents import AgentToolRow, ToolRow
 from letta_batch.db.models_batch import LLMBatchItemRow, ToolExecutionRow
@@ -27,6 +26,7 @@ from letta_batch.services.runtime import ServiceContext
 from letta_batch.services.shards import chunk_size, items_of
 from letta_batch.stepping.decide import Decision, DecisionAction, decide
 from letta_batch.stepping.outcome import StepOutcome, parse_result
+from letta_batch.tools.builtin import ledger
 
 #: Items decided per transaction. One chunk holds a 10,000-agent step, so its statements do
 #: not grow with the number of agents; larger steps take a round per chunk and the memory of
@@ -42,10 +42,6 @@ _ITEM_COLUMNS = (
     LLMBatchItemRow.batch_request_result,
     LLMBatchItemRow.error,
 )
-
-
-def tool_execution_id(item_id: str, call_id: str) -> str:
-    return ids.derived_id(ids.TOOL_EXECUTION, item_id, call_id)
 
 
 async def apply_decisions(ctx: ServiceContext, arg: ApplyDecisionsInput) -> ApplyDecisionsOutput:
@@ -217,7 +213,7 @@ def execution_row(
     refused = decision.action is DecisionAction.refuse_tool or tool_type is None
     now = ctx.clock()
     return {
-        "id": tool_execution_id(item.id, call.id),
+        "id": ledger.execution_id((item.id, call.id)),
         "organization_id": item.organization_id,
         "batch_item_id": item.id,
         "tool_call_id": call.id,
