@@ -25,7 +25,7 @@ from letta_batch.services.item_chunks import for_each_chunk
 from letta_batch.services.runtime import ServiceContext
 from letta_batch.services.shards import chunk_size, items_of
 from letta_batch.stepping.decide import Decision, DecisionAction, decide
-from letta_batch.stepping.outcome import StepOutcome, parse_result
+from letta_batch.stepping.outcome import StepOutcome, parse_item_result
 from letta_batch.tools.builtin import ledger
 
 #: Items decided per transaction. One chunk holds a 10,000-agent step, so its statements do
@@ -170,10 +170,7 @@ def decide_item(item: Any, offered: list[str], max_steps: int) -> tuple[StepOutc
                 },
             },
         }
-    outcome = parse_result(
-        row,
-        inner_thoughts_in_kwargs=bool((item.llm_config or {}).get("put_inner_thoughts_in_kwargs")),
-    )
+    outcome = parse_item_result(row, item.llm_config)
     return outcome, decide(outcome, state, available_tools=offered, max_steps=max_steps)
 
 

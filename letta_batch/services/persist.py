@@ -20,8 +20,8 @@ from letta_batch.services.item_chunks import for_each_chunk
 from letta_batch.services.persist_items import FinishedItem, load_agent_states, write_finished
 from letta_batch.services.runtime import ServiceContext
 from letta_batch.services.shards import chunk_size, items_of
-from letta_batch.stepping.decide import Decision, DecisionAction
-from letta_batch.stepping.outcome import parse_result
+from letta_batch.stepping.decide import Decision, failed_decision
+from letta_batch.stepping.outcome import parse_item_result
 
 #: Items persisted per transaction. One chunk holds a 10,000-agent step, so its statements
 #: do not grow with the number of agents; larger steps take a round per chunk and the memory
@@ -137,13 +137,8 @@ async def _persist_chunk(
         finished.append(
             FinishedItem(
                 item=item,
-                decision=stored_decision(item),
-                outcome=parse_result(
-                    item.batch_request_result,
-                    inner_thoughts_in_kwargs=bool(
-                        (item.llm_config or {}).get("put_inner_thoughts_in_kwargs")
-                    ),
-                )
+                decision=_stored_decision(item),
+                outcome=parse_item_result(item.batch_request_result, item.llm_config)
                 if item.batch_request_result
                 else None,
                 execution_status=execution.status if execution else None,
@@ -155,17 +150,14 @@ async def _persist_chunk(
     await write_finished(ctx, session, arg.organization_id, finished, agents, out)
 
 
-def stored_decision(item: Any) -> Decision:
+def _stored_decision(item: Any) -> Decision:
     """The item's stored decision; an item that failed at build has none, only its reason."""
     if item.decision is not None:
         return Decision.model_validate(item.decision)
-    state = AgentStepState.model_validate(item.step_state)
-    return Decision(
-        action=DecisionAction.fail,
-        continue_stepping=False,
-        stop_reason=StopReason(item.stop_reason) if item.stop_reason else StopReason.error,
-        reason=item.error or "the request could not be built",
-        next_state=state,
+    return failed_decision(
+        AgentStepState.model_validate(item.step_state),
+        StopReason(item.stop_reason) if item.stop_reason else StopReason.error,
+        item.error or "the request could not be built",
     )
 
 

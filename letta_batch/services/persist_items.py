@@ -104,7 +104,7 @@ async def write_finished(
             ids_now = ids_now[:1]  # Letta's autoclear: only the system message stays in context
         if ids_now != list(agent.message_ids):
             new_ids[item.agent_id] = ids_now
-        status, stop_reason = final_status(decision, stops)
+        status, stop_reason = _final_status(decision, stops)
         _count(out, status, len(built.messages))
         agent_updates.append(
             {
@@ -148,7 +148,7 @@ def _count(out: PersistStepOutput, status: AgentRunStatus, messages: int) -> Non
         out.completed += 1
 
 
-def final_status(decision: Decision, stops: bool) -> tuple[AgentRunStatus, StopReason | None]:
+def _final_status(decision: Decision, stops: bool) -> tuple[AgentRunStatus, StopReason | None]:
     """The agent's run status and stop reason after this step."""
     if decision.action is DecisionAction.fail:
         if decision.stop_reason is StopReason.canceled:

@@ -95,7 +95,10 @@ _PROVIDER_FAILURES: dict[str, tuple[StopReason, str]] = {
 }
 
 
-def _fail(state: AgentStepState, stop: StopReason, reason: str, **fields: Any) -> Decision:
+def failed_decision(
+    state: AgentStepState, stop: StopReason, reason: str, **fields: Any
+) -> Decision:
+    """The agent stops with ``stop`` and ``reason``; ``state`` is its next state."""
     return Decision(
         action=DecisionAction.fail,
         continue_stepping=False,
@@ -109,7 +112,7 @@ def _fail(state: AgentStepState, stop: StopReason, reason: str, **fields: Any) -
 def _provider_failure(outcome: StepOutcome, state: AgentStepState) -> Decision:
     stop, default = _PROVIDER_FAILURES.get(outcome.result_type, _PROVIDER_FAILURES["errored"])
     detail = ": ".join(p for p in (outcome.error_type, outcome.error_message) if p)
-    return _fail(state.branch(), stop, detail or default)
+    return failed_decision(state.branch(), stop, detail or default)
 
 
 def decide(
@@ -135,14 +138,14 @@ def decide(
     next_state.step_number = state.step_number + 1
     if outcome.stop_reason not in KNOWN_STOP_REASONS:
         reason = f"unknown stop_reason {outcome.stop_reason!r}"
-        return _fail(next_state, StopReason.unknown_stop_reason, reason)
+        return failed_decision(next_state, StopReason.unknown_stop_reason, reason)
     call = outcome.tool_call
     if call is None:
         reason = f"the model replied without a tool call (stop_reason={outcome.stop_reason})"
-        return _fail(next_state, StopReason.no_tool_call, reason)
+        return failed_decision(next_state, StopReason.no_tool_call, reason)
     if call.input is None:
         reason = f"malformed arguments for {call.name}: {call.parse_error}"
-        return _fail(next_state, StopReason.invalid_tool_call, reason, tool_call=call)
+        return failed_decision(next_state, StopReason.invalid_tool_call, reason, tool_call=call)
 
     args = dict(call.input)
     heartbeat = _pop_heartbeat(args)
@@ -160,7 +163,7 @@ def decide(
             available, error_on_empty=False, last_function_response=state.last_function_response
         )
     except ValueError as exc:
-        return _fail(next_state, StopReason.tool_rule_error, str(exc), **common)
+        return failed_decision(next_state, StopReason.tool_rule_error, str(exc), **common)
     final_step = next_state.step_number >= max_steps
 
     if call.name not in allowed or call.name not in available:

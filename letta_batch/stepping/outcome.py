@@ -212,3 +212,11 @@ def parse_result(row: dict[str, Any], *, inner_thoughts_in_kwargs: bool) -> Step
     if kind in ("expired", "canceled"):
         return StepOutcome(**base, result_type=kind)
     return _malformed(base, f"unknown result type {kind!r}")
+
+
+def parse_item_result(row: dict[str, Any], llm_config: dict[str, Any] | None) -> StepOutcome:
+    """``parse_result`` for an item whose stored ``llm_config`` says how its request was made
+    (``put_inner_thoughts_in_kwargs``)."""
+    return parse_result(
+        row, inner_thoughts_in_kwargs=bool((llm_config or {}).get("put_inner_thoughts_in_kwargs"))
+    )
