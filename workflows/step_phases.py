@@ -9,7 +9,6 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from letta_batch.contracts import (
-        ApplyDecisionsOutput,
         BatchJobInput,
         CancelProviderBatchOutput,
         LLMBatchRef,
@@ -110,10 +109,12 @@ class StepRunner(PhaseCalls):
                 decided = await self._decide(ref)
                 self.phase = Phase.tools
                 if decided.builtin_calls or decided.custom_calls:
-                    await self._tools(ref, decided)
+                    await self._tools(
+                        ref, builtin=bool(decided.builtin_calls), custom=bool(decided.custom_calls)
+                    )
                 self.phase = Phase.persist
             if self.phase is Phase.tools:
-                await self._tools(ref, None)
+                await self._tools(ref)
                 self.phase = Phase.persist
             if self.phase is Phase.persist:
                 self._enter(Phase.persist)
@@ -129,7 +130,7 @@ class StepRunner(PhaseCalls):
         if settled.custom_calls == 0:
             return settled.continuing
         self.phase = Phase.tools
-        await self._tools(ref, ApplyDecisionsOutput(custom_calls=settled.custom_calls))
+        await self._tools(ref, builtin=False)  # settle ran the built-in calls
         self._enter(Phase.persist)
         return (await self._persist(ref, after_settle=True)).continuing
 
@@ -207,11 +208,11 @@ class StepRunner(PhaseCalls):
             self.wf.update_progress(polls=polls, next_poll_seconds=interval)
             self._maybe_continue_as_new()
 
-    async def _tools(self, ref: LLMBatchRef, decided: ApplyDecisionsOutput | None) -> None:
+    async def _tools(self, ref: LLMBatchRef, *, builtin: bool = True, custom: bool = True) -> None:
         self._enter(Phase.tools)
-        if decided is None or decided.builtin_calls:
+        if builtin:
             await self._builtin_tools(ref)
-        if decided is None or decided.custom_calls:
+        if custom:
             await workflow.execute_child_workflow(
                 "ToolFanoutWorkflow",
                 ToolFanoutInput(llm_batch_id=ref.llm_batch_id, organization_id=self.org),
