@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from letta_batch.gc_tuning import tune_gc
 from letta_batch.providers.emulator import EmulatorConfig, EmulatorServer
 
 
@@ -57,6 +58,11 @@ def emulator(
         max_body_bytes=max_body_bytes,
     )
     server = EmulatorServer(config=config, scenario=scenario, faults=faults)
+    # Decoding a 100 MB create body makes millions of objects; with CPython's default
+    # collector thresholds the full collections over them were most of the accept time
+    # (a 20 MB body: 0.41 s with the defaults, 0.13 s without collections). Same
+    # settings as the worker.
+    tune_gc()
 
     def ready() -> None:
         typer.echo(f"Anthropic Message Batches emulator on {server.base_url}")
