@@ -19,7 +19,11 @@ in its admin API);
 created (the poll interval here is 1 s);
 "cores" is how many of the machine's cores were busy, on average, while build, decide,
 tools and persist ran (bench/cpu_sampler.py): close to the core count means those phases
-are bound by CPU (Python and PostgreSQL), not by waiting.
+are bound by CPU (Python and PostgreSQL), not by waiting;
+"cpu_workers", "cpu_pg" and "cpu_emulator" are the CPU seconds per step the worker processes
+(with an in-process worker: this process), PostgreSQL and the emulator used from the job's
+start to its end (bench/process_cpu.py): workers + PostgreSQL is the orchestration's cost in
+core-seconds whatever the number of cores, and steadier than wall-clock times.
 ``--history TURNS`` gives every agent that many finished turns (three messages each) before
 the job, a production-sized context (bench/history_seed.py).
 The workers run with the production settings of worker.py (20 activity slots, one slot on
@@ -57,6 +61,7 @@ from bench import peak_rss  # noqa: E402
 from bench.cpu_sampler import CpuSampler  # noqa: E402
 from bench.fleet import FLEETS, agents, scenario  # noqa: E402
 from bench.history_seed import seed_history  # noqa: E402
+from bench.process_cpu import ProcessCpu  # noqa: E402
 from letta_batch.client import LettaBatchClient, workflow_id_for  # noqa: E402
 from letta_batch.config import Settings  # noqa: E402
 from letta_batch.contracts import PollSettings  # noqa: E402
@@ -153,6 +158,7 @@ async def run_one(
     processes: int = 1,
     history_turns: int = 0,
     outside: bool = False,
+    emulator_pid: int | None = None,
 ) -> dict[str, object]:
     name, url = await create_database(SCRATCH_PREFIX)
     settings = Settings(database_url=url, anthropic_base_url=emulator_url, task_queue=f"bench-{n}")
@@ -203,10 +209,18 @@ async def run_one(
                     peak_rss.start_window()  # from here on: the worker's memory, not set-up's
                     started = time.monotonic()
                     cpu = CpuSampler().start()
+                    process_cpu = ProcessCpu(
+                        {
+                            "workers": [p.pid for p, _ in extra]
+                            + ([] if outside else [os.getpid()]),
+                            "emulator": [emulator_pid] if emulator_pid else [],
+                        }
+                    ).start()
                     try:
                         result = await client.wait(job.job_id)
                     finally:
                         cpu.stop()
+                        used = process_cpu.seconds()
                     wall = time.monotonic() - started
         finally:
             extra_sql, extra_rss = _stop_extra_workers(extra)
@@ -267,6 +281,9 @@ async def run_one(
         "handoff_s": handoff,
         "processes": processes,
         "cores": cores,
+        "cpu_workers": used["workers"] / steps,
+        "cpu_pg": used["postgres"] / steps,
+        "cpu_emulator": used["emulator"] / steps,
         "workers": "own" if outside else "in-process",
         # In this process, memory the set-up freed but the allocator kept (fragments of
         # 100,000 loaded definitions) counts too: --workers-outside measures workers alone.
@@ -399,6 +416,7 @@ async def main(
     processes: int,
     history: int,
     outside: bool = False,
+    emulator_pid: int | None = None,
 ) -> None:
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
@@ -409,7 +427,9 @@ async def main(
     try:
         for n in sizes:
             rows.append(
-                await run_one(env, emulator_url, n, steps, fleet, processes, history, outside)
+                await run_one(
+                    env, emulator_url, n, steps, fleet, processes, history, outside, emulator_pid
+                )
             )
     finally:
         await env.shutdown()
@@ -435,13 +455,16 @@ async def main(
         "processes",
         "workers",
         "cores",
+        "cpu_workers",
+        "cpu_pg",
+        "cpu_emulator",
         "rss_mb",
     ]
     for c in cols:
         table.add_column(c.replace("_s", "/s").replace("_step", "/step"), justify="right")
     for r in rows:
         table.add_row(*(f"{r[c]:.2f}" if isinstance(r[c], float) else str(r[c]) for c in cols))
-    Console(width=260).print(table)
+    Console(width=400).print(table)
 
 
 if __name__ == "__main__":
@@ -480,6 +503,7 @@ if __name__ == "__main__":
                 args.processes,
                 args.history,
                 args.workers_outside,
+                emulator.pid,
             )
         )
     finally:
