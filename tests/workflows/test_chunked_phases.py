@@ -18,7 +18,17 @@ from letta_batch.db.models_batch import BatchJobAgentRow, LLMBatchJobRow
 from letta_batch.definitions import load_definitions
 from letta_batch.devtools.direct_steps import run_steps
 from letta_batch.repositories import list_agent_messages
-from letta_batch.services import build, collect, decide, persist, send, settle, submit, tools
+from letta_batch.services import (
+    build,
+    collect,
+    decide,
+    item_chunks,
+    persist,
+    send,
+    settle,
+    submit,
+    tools,
+)
 from tests.workflows.scenario import clear_scenario, set_scenario
 
 AGENTS = 5
@@ -30,6 +40,7 @@ CHUNK_SETTINGS = [
     (tools, "BUILTIN_CHUNK"),
     (persist, "PERSIST_CHUNK"),
     (settle, "SETTLE_CHUNK"),
+    (item_chunks, "ID_PAGE"),
 ]
 
 
