@@ -155,7 +155,8 @@ async def _build_chunk(
     """
     org = arg.organization_id
     agents = await load_agents(session, org, agent_ids)
-    states = await previous_states(session, arg.job_id, arg.step, agents)
+    previous = llm_batch_id_for(arg.job_id, arg.step - 1) if arg.step else None
+    states = await previous_states(session, previous, agents)
     job_inputs = await inputs(session, arg.job_id, agent_ids) if arg.step == 0 else {}
     # During a job every agent sees the whole run (autoclear agents are cut back to their
     # system message when they stop, in persist_step).

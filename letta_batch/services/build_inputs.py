@@ -20,16 +20,20 @@ from letta_batch.services.shards import items_of
 
 
 async def previous_states(
-    session: Any, job_id: str, step: int, agents: dict[str, Agent]
+    session: Any, previous_llm_batch_id: str | None, agents: dict[str, Agent]
 ) -> dict[str, AgentStepState]:
-    """The decided next state of each agent's previous item (carries the tool-call history)."""
-    if step == 0:
+    """The decided next state of each agent's item in the previous step's batch (None at
+    step 0); carries the tool-call history.
+
+    Looked up through the ``(llm_batch_id, agent_id)`` key: by job and step, PostgreSQL
+    combined the job's index (every item of every step) with the agents', a scan of the
+    whole job per build chunk (72 µs per item at 100,000 agents, 12 at 10,000)."""
+    if previous_llm_batch_id is None:
         return {}
     rows = (
         await session.execute(
             select(LLMBatchItemRow.agent_id, LLMBatchItemRow.decision).where(
-                LLMBatchItemRow.letta_batch_job_id == job_id,
-                LLMBatchItemRow.step == step - 1,
+                LLMBatchItemRow.llm_batch_id == previous_llm_batch_id,
                 in_values(
                     LLMBatchItemRow.__table__.c.agent_id, list(agents), dialect_name(session)
                 ),
