@@ -28,15 +28,20 @@ async def _assemble(
     ids = [r["id"] for r in agent_rows]
     ab, b, at, t = m.agents_blocks, m.blocks, m.agents_tools, m.tools
 
-    blocks: dict[str, list[Block]] = defaultdict(list)
+    # Put in position order here, not by the query: sorting the block values of a 10,000-agent
+    # chunk made PostgreSQL spill them to disk (2.2 GB of temporary files for 100,000 agents).
+    placed: dict[str, list[tuple[int, str, Block]]] = defaultdict(list)
     block_rows = await session.execute(
-        select(ab.c.agent_id, b)
+        select(ab.c.agent_id, ab.c.position.label("_position"), b)
         .join(b, b.c.id == ab.c.block_id)
         .where(in_values(ab.c.agent_id, ids, dialect), b.c.organization_id == org_id)
-        .order_by(ab.c.agent_id, ab.c.position, b.c.label)
     )
     for row in block_rows.mappings():
-        blocks[row["agent_id"]].append(block_from_row(row))
+        placed[row["agent_id"]].append((row["_position"], row["label"], block_from_row(row)))
+    blocks: dict[str, list[Block]] = defaultdict(list)
+    for agent_id, entries in placed.items():
+        entries.sort(key=lambda entry: (entry[0], entry[1]))
+        blocks[agent_id] = [block for _, _, block in entries]
 
     links = (
         await session.execute(
