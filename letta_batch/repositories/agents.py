@@ -1,7 +1,7 @@
 """Agents: bulk loading with tools, rules and blocks; bulk ``message_ids`` updates.
 
-Loading N agents costs four queries whatever N is: agents, their blocks (joined through the
-link table, in position order), the agent→tool links, and the distinct tools.
+Loading N agents costs five queries whatever N is: agents, the agent→block links, the
+distinct blocks, the agent→tool links, and the distinct tools.
 """
 
 from __future__ import annotations
@@ -28,20 +28,34 @@ async def _assemble(
     ids = [r["id"] for r in agent_rows]
     ab, b, at, t = m.agents_blocks, m.blocks, m.agents_tools, m.tools
 
-    # Put in position order here, not by the query: sorting the block values of a 10,000-agent
-    # chunk made PostgreSQL spill them to disk (2.2 GB of temporary files for 100,000 agents).
-    placed: dict[str, list[tuple[int, str, Block]]] = defaultdict(list)
-    block_rows = await session.execute(
-        select(ab.c.agent_id, ab.c.position.label("_position"), b)
-        .join(b, b.c.id == ab.c.block_id)
-        .where(in_values(ab.c.agent_id, ids, dialect), b.c.organization_id == org_id)
+    # The links first, then the blocks by id (as for tools), put in position order here:
+    # joining made PostgreSQL hash every block of the organization, values included, for
+    # each chunk of agents, and ordering by the query sorted them; both spilled to disk
+    # (2.2 GB of temporary files for a 100,000-agent job, quadratic in the fleet's size).
+    block_links = (
+        await session.execute(
+            select(ab.c.agent_id, ab.c.block_id, ab.c.position).where(
+                in_values(ab.c.agent_id, ids, dialect)
+            )
+        )
+    ).all()
+    block_rows: dict[str, RowLike] = {}
+    if block_links:
+        found = await session.execute(
+            select(b).where(
+                b.c.organization_id == org_id,
+                in_values(b.c.id, list({link.block_id for link in block_links}), dialect),
+            )
+        )
+        block_rows = {row["id"]: row for row in found.mappings()}
+    placed = sorted(
+        (link.agent_id, link.position, block_rows[link.block_id]["label"], link.block_id)
+        for link in block_links
+        if link.block_id in block_rows
     )
-    for row in block_rows.mappings():
-        placed[row["agent_id"]].append((row["_position"], row["label"], block_from_row(row)))
     blocks: dict[str, list[Block]] = defaultdict(list)
-    for agent_id, entries in placed.items():
-        entries.sort(key=lambda entry: (entry[0], entry[1]))
-        blocks[agent_id] = [block for _, _, block in entries]
+    for agent_id, _, _, block_id in placed:  # one Block per agent, as each agent edits its own
+        blocks[agent_id].append(block_from_row(block_rows[block_id]))
 
     links = (
         await session.execute(
@@ -68,7 +82,7 @@ async def _assemble(
 async def load_agents(
     session: AsyncSession, org_id: str, agent_ids: Iterable[str]
 ) -> dict[str, Agent]:
-    """Agents by id with tools (by name), tool rules and blocks (by position): 4 queries.
+    """Agents by id with tools (by name), tool rules and blocks (by position): 5 queries.
 
     Ids that do not exist or belong to another organization are absent from the result.
     """

@@ -82,4 +82,4 @@ async def test_load_agents_query_count_is_constant(engine, session_factory, org_
                 agents = await load_agents(session, org, agent_ids.values())
                 await load_in_context_messages(session, org, agents.values())
         counts.append(counter.count)
-    assert counts[0] == counts[1] == 5
+    assert counts[0] == counts[1] == 6  # load_agents: 5, in-context messages: 1
