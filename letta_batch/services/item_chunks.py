@@ -16,7 +16,7 @@ temporary files per job and cost 54 µs per item against 13 at 10,000.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Select
@@ -36,37 +36,43 @@ ChunkWork = Callable[[AsyncSession, Sequence[Any]], Awaitable[None]]
 ID_PAGE = 100_000
 
 
+async def id_pages(ctx: ServiceContext, query: Select[Any]) -> AsyncIterator[list[str]]:
+    """The ids of the items ``query`` selects, in id order, :data:`ID_PAGE` at a time (one
+    narrow query per page, each in a session of its own)."""
+    ids_query = query.with_only_columns(LLMBatchItemRow.id)
+    after = ""
+    while True:
+        async with ctx.session_factory() as session:
+            page, more = await next_chunk(session, ids_query, LLMBatchItemRow.id, after, ID_PAGE)
+        if not page:
+            return
+        after = page[-1].id
+        yield [row.id for row in page]
+        if not more:
+            return
+
+
+async def rows_by_id(session: AsyncSession, query: Select[Any], ids: list[str]) -> list[Any]:
+    """The rows of ``query`` among ``ids``, in id order (sorted here: sorting wide rows in
+    PostgreSQL would spill to disk). Rows the query no longer selects are left out."""
+    column = LLMBatchItemRow.__table__.c.id
+    found = await session.execute(query.where(in_values(column, ids, dialect_name(session))))
+    return sorted(found.all(), key=lambda row: row.id)
+
+
 async def for_each_chunk(
     ctx: ServiceContext, query: Select[Any], size: int, work: ChunkWork, *, after_commit: str
 ) -> None:
     """Run ``work`` on each chunk of ``size`` rows of ``query`` (item rows with an ``id``), in
     id order, each chunk in a transaction that commits when ``work`` returns; the crash
     point ``after_commit`` follows each commit."""
-    ids_query = query.with_only_columns(LLMBatchItemRow.id)
-    id_column = LLMBatchItemRow.__table__.c.id
-    after = ""
-    while True:
-        async with ctx.session_factory() as session:
-            page, more_ids = await next_chunk(
-                session, ids_query, LLMBatchItemRow.id, after, ID_PAGE
-            )
-        if not page:
-            return
-        after = page[-1].id
-        ids = [row.id for row in page]
+    async for ids in id_pages(ctx, query):
         for start in range(0, len(ids), size):
-            chunk_ids = ids[start : start + size]
             async with ctx.session_factory.begin() as session:
                 # The phase's own filter again: a row another attempt finished meanwhile is
                 # no longer selected.
-                # Sorted here: sorting the wide rows in PostgreSQL would spill to disk.
-                found = await session.execute(
-                    query.where(in_values(id_column, chunk_ids, dialect_name(session)))
-                )
-                rows = sorted(found.all(), key=lambda row: row.id)
+                rows = await rows_by_id(session, query, ids[start : start + size])
                 if rows:
                     await work(session, rows)
             if rows:
                 await checkpoint(after_commit)
-        if not more_ids:
-            return

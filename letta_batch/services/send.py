@@ -22,8 +22,8 @@ from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchPartRow
 from letta_batch.providers.base import BatchInfo, DeclaredBody
 from letta_batch.providers.errors import ProviderError
 from letta_batch.repositories.bulk import dialect_name
-from letta_batch.repositories.keyset import next_chunk
 from letta_batch.schemas import ItemRequestStatus, ItemStepStatus, ProviderBatchStatus
+from letta_batch.services.item_chunks import id_pages, rows_by_id
 from letta_batch.services.runtime import ServiceContext
 from letta_batch.services.step_parts import (
     first_provider_batch_id,
@@ -217,24 +217,17 @@ async def _declared_body(
 async def _stream_requests(
     ctx: ServiceContext, ref: LLMBatchRef, part: int
 ) -> AsyncIterator[tuple[str, bytes]]:
-    """Yield the part's ``(custom_id, params JSON)`` in id order, a chunk per round trip."""
-    after = ""
-    while True:
-        async with ctx.session_factory() as session:
-            rows, more = await next_chunk(
-                session,
-                select(LLMBatchItemRow.id, LLMBatchItemRow.request_body).where(
-                    *_pending_in(ref, part)
-                ),
-                LLMBatchItemRow.id,
-                after,
-                STREAM_CHUNK,
-            )
-        for item_id, body in rows:
-            yield item_id, body
-        if not more:
-            return
-        after = rows[-1][0]
+    """Yield the part's ``(custom_id, params JSON)`` in id order, a chunk per round trip.
+
+    The part's ids are read first (``item_chunks.id_pages``), then the bodies by id: paging
+    the bodies by ``id > last`` scanned every item of the step again for each chunk."""
+    query = select(LLMBatchItemRow.id, LLMBatchItemRow.request_body).where(*_pending_in(ref, part))
+    async for ids in id_pages(ctx, query):
+        for start in range(0, len(ids), STREAM_CHUNK):
+            async with ctx.session_factory() as session:
+                rows = await rows_by_id(session, query, ids[start : start + STREAM_CHUNK])
+            for item_id, body in rows:
+                yield item_id, body
 
 
 async def _fail_part(ctx: ServiceContext, ref: LLMBatchRef, part: int, reason: str) -> None:
