@@ -15,7 +15,7 @@ from letta_batch.db.models_batch import LLMBatchItemRow
 from letta_batch.schemas import ItemStepStatus
 from letta_batch.services import decide, item_chunks
 from letta_batch.services.item_chunks import for_each_chunk
-from tests.services.test_settle import _five_agents_answered
+from tests.services.answered import five_agents_answered
 
 COLUMNS = (LLMBatchItemRow.id, LLMBatchItemRow.agent_id)
 
@@ -24,7 +24,7 @@ COLUMNS = (LLMBatchItemRow.id, LLMBatchItemRow.agent_id)
 async def test_each_item_once_in_id_order_across_pages_and_chunks(
     service_ctx, emulator, monkeypatch, id_page: int, chunk: int
 ) -> None:
-    ref, _ = await _five_agents_answered(service_ctx, emulator)
+    ref, _ = await five_agents_answered(service_ctx, emulator)
     monkeypatch.setattr(item_chunks, "ID_PAGE", id_page)
     seen: list[list[str]] = []
 
@@ -44,7 +44,7 @@ async def test_an_item_another_attempt_finished_is_skipped(
 ) -> None:
     """The ids are read a page at a time, but each chunk is read again with the phase's
     filter, so an item finished in between (by a concurrent attempt) is not redone."""
-    ref, _ = await _five_agents_answered(service_ctx, emulator)
+    ref, _ = await five_agents_answered(service_ctx, emulator)
     seen: list[str] = []
 
     async def work(session: AsyncSession, rows: Sequence[Any]) -> None:

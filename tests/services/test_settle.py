@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from sqlalchemy import func, select
 from letta_batch import crashpoints
 from letta_batch.contracts import (
     ApplyDecisionsInput,
-    BuildRequestsInput,
     LLMBatchRef,
     PersistStepInput,
     SettleStepInput,
@@ -29,55 +27,21 @@ from letta_batch.db.models_batch import BatchJobAgentRow, LLMBatchItemRow, ToolE
 from letta_batch.providers.emulator import EmulatorServer
 from letta_batch.schemas import Agent, StopReason
 from letta_batch.services import (
-    build,
     build_item,
-    collect,
     decide,
     persist,
-    poll,
-    send,
     settle,
 )
 from letta_batch.services.runtime import ServiceContext
 from tests.faults.small_batches import five_agent_rules, started_five_agent_job
+from tests.services.answered import answered_step, five_agents_answered
 from tests.workflows.scenario import clear_scenario, set_scenario
-
-
-async def _answered_step(ctx: ServiceContext, job_id: str) -> LLMBatchRef:
-    """Build, send, wait for and collect step 0 of ``job_id``."""
-    org = ctx.settings.organization_id
-    built = await build.build_requests(
-        ctx, BuildRequestsInput(job_id=job_id, organization_id=org, step=0, max_steps=2)
-    )
-    ref = LLMBatchRef(llm_batch_id=built.llm_batch_id, organization_id=org)
-    await send.send_batch(ctx, ref)
-    for _ in range(600):
-        if (await poll.poll_batch(ctx, ref)).ended:
-            break
-        await asyncio.sleep(0.05)
-    await collect.collect_results(ctx, ref)
-    return ref
 
 
 def _errored(agents: list[str]) -> list[dict[str, Any]]:
     return [
         {"match": {"agent_id": a}, "reply": {"error": {"type": "overloaded_error"}}} for a in agents
     ]
-
-
-async def _five_agents_answered(
-    ctx: ServiceContext,
-    emulator: EmulatorServer,
-    rules: Callable[[list[str]], list[dict[str, Any]]] = lambda agents: five_agent_rules(*agents),
-) -> tuple[LLMBatchRef, list[str]]:
-    """Step 0 of a new five-agent job, answered by ``rules(agents)`` and collected; the step
-    and the agents (heart, child, cond, two bulk)."""
-    job_id, agents = await started_five_agent_job(ctx)
-    set_scenario(emulator.base_url, rules(agents))
-    try:
-        return await _answered_step(ctx, job_id), agents
-    finally:
-        clear_scenario(emulator.base_url)
 
 
 async def _state(ctx: ServiceContext, ref: LLMBatchRef, heart: str) -> dict[str, object]:
@@ -124,7 +88,7 @@ async def test_a_settle_cut_before_commit_leaves_nothing_and_its_retry_edits_mem
 ) -> None:
     ctx = service_ctx
     org = ctx.settings.organization_id
-    ref, (heart, *_) = await _five_agents_answered(ctx, emulator)
+    ref, (heart, *_) = await five_agents_answered(ctx, emulator)
     arg = SettleStepInput(llm_batch_id=ref.llm_batch_id, organization_id=org, max_steps=2)
     before = await _state(ctx, ref, heart)
     assert before == {"items": {"pending": 5}, "messages": 0, "executions": [], "tea": 0}
@@ -196,7 +160,7 @@ async def test_an_agent_that_failed_at_build_fails_with_its_reason_in_either_pat
         monkeypatch.setattr(build_item.RoundBuilder, "row", row)
         set_scenario(emulator.base_url, five_agent_rules(heart, child, cond, *bulk))
         try:
-            ref = await _answered_step(ctx, job_id)
+            ref = await answered_step(ctx, job_id)
         finally:
             clear_scenario(emulator.base_url)
             monkeypatch.undo()
@@ -228,7 +192,7 @@ async def test_persist_after_settle_leaves_the_failed_items_settle_wrote(
     write each again (harmless, but a second pass over every failed item)."""
     ctx = service_ctx
     org = ctx.settings.organization_id
-    ref, _ = await _five_agents_answered(ctx, emulator, _errored)
+    ref, _ = await five_agents_answered(ctx, emulator, _errored)
     arg = PersistStepInput(llm_batch_id=ref.llm_batch_id, organization_id=org, max_steps=2)
     settled = await settle.settle_step(ctx, SettleStepInput(**arg.model_dump()))
     assert (settled.settled, settled.failed, settled.custom_calls) == (5, 5, 0)
@@ -256,7 +220,7 @@ async def test_settle_after_decide_runs_the_waiting_built_in_calls(
     are not settled again, but their built-in calls still run before persist writes them."""
     ctx = service_ctx
     org = ctx.settings.organization_id
-    ref, (heart, *_) = await _five_agents_answered(ctx, emulator)
+    ref, (heart, *_) = await five_agents_answered(ctx, emulator)
     arg = PersistStepInput(llm_batch_id=ref.llm_batch_id, organization_id=org, max_steps=2)
     decided = await decide.apply_decisions(ctx, ApplyDecisionsInput(**arg.model_dump()))
     assert (decided.builtin_calls, decided.custom_calls) == (4, 1)
