@@ -5,7 +5,9 @@ chunk at a time: memory stays bounded by a chunk whatever the number of agents, 
 writes commit together, and a retry after a crash starts again at the first chunk not
 committed (the phase's filter no longer selects the others).
 
-The ids come first, a page of :data:`ID_PAGE` at a time, and each chunk is then read by id.
+The ids come first, a page of :data:`ID_PAGE` at a time, and each chunk is then read by id
+(send's stream of request bodies reads its part the same way, with ``id_pages`` and
+``rows_by_id``).
 Paging the phase's own (wide) query by ``id > last ORDER BY id LIMIT n`` made PostgreSQL
 find and sort every remaining item of the step for every chunk: the items of a step are
 found through ``(llm_batch_id, agent_id)``, not in id order, and their result, state and
