@@ -18,6 +18,7 @@ BATCH_ITEM = "batch_item"
 PASSAGE = "passage"
 ORGANIZATION = "org"
 TOOL_EXECUTION = "tool_exec"
+TOOL_SET = "tool_set"
 
 
 def new_id(prefix: str) -> str:

@@ -25,6 +25,7 @@ from letta_batch.db.models_batch import (
     LLMBatchItemRow,
     LLMBatchJobRow,
     LLMBatchPartRow,
+    RequestToolSetRow,
     ToolExecutionRow,
 )
 
@@ -42,6 +43,7 @@ batch_job_inputs: Table = Base.metadata.tables["batch_job_inputs"]
 llm_batch_jobs: Table = Base.metadata.tables["llm_batch_jobs"]
 llm_batch_items: Table = Base.metadata.tables["llm_batch_items"]
 tool_executions: Table = Base.metadata.tables["tool_executions"]
+request_tool_sets: Table = Base.metadata.tables["request_tool_sets"]
 """Core tables, for bulk statements."""
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "MessageRow",
     "OrganizationRow",
     "PassageRow",
+    "RequestToolSetRow",
     "ToolExecutionRow",
     "ToolRow",
     "agents",
@@ -74,6 +77,7 @@ __all__ = [
     "messages",
     "organizations",
     "passages",
+    "request_tool_sets",
     "tool_executions",
     "tools",
 ]

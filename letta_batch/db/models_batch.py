@@ -32,6 +32,7 @@ __all__ = [
     "LLMBatchItemRow",
     "LLMBatchJobRow",
     "LLMBatchPartRow",
+    "RequestToolSetRow",
     "ToolExecutionRow",
 ]
 
@@ -202,7 +203,13 @@ class LLMBatchItemRow(Base):
     """Which provider batch of the step carries this request (`LLMBatchPartRow.part`)."""
     request_body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     """The provider request params as compact JSON bytes, spliced verbatim into the batch
-    body by ``send`` (migration 0002 says why not JSONB). NULL when the item was not sent."""
+    body by ``send`` (migration 0002 says why not JSONB). NULL when the item was not sent.
+    Without its ``tools`` array when ``request_tools_id`` is set (migration 0007)."""
+    request_tools_id: Mapped[str | None] = mapped_column(String, nullable=True)
+    """The shared ``tools`` array the request sends (``RequestToolSetRow.id``). No foreign
+    key: the row is written in the same transaction, and a check per item costs a lookup."""
+    request_tools_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Byte offset in ``request_body`` where that array goes back (``stored_request``)."""
     batch_request_result: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     stop_reason: Mapped[str | None] = mapped_column(String, nullable=True)
@@ -211,6 +218,26 @@ class LLMBatchItemRow(Base):
         UTCDateTime, nullable=False, server_default=func.now()
     )
     updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, server_default=func.now()
+    )
+
+
+class RequestToolSetRow(Base):
+    """A ``tools`` array that many requests of one step send, stored once (migration 0007).
+
+    Never updated. The id derives from the step's batch, the shard and the array's SHA-256:
+    one row per distinct array per shard, written in the shard's build transaction, so
+    shards building at once never insert the same row."""
+
+    __tablename__ = "request_tool_sets"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    llm_batch_id: Mapped[str] = mapped_column(
+        String, ForeignKey("llm_batch_jobs.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    tools: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    """The array as compact JSON bytes, exactly as it is spliced into each request."""
+    created_at: Mapped[datetime] = mapped_column(
         UTCDateTime, nullable=False, server_default=func.now()
     )
 

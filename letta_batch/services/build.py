@@ -21,6 +21,7 @@ from letta_batch.db.models_batch import (
     LLMBatchItemRow,
     LLMBatchJobRow,
     LLMBatchPartRow,
+    RequestToolSetRow,
 )
 from letta_batch.repositories.agents import load_agents, set_message_ids
 from letta_batch.repositories.bulk import insert_ignore, insert_row_stream
@@ -181,6 +182,17 @@ async def _build_chunk(
             )
 
     await insert_row_stream(session, LLMBatchItemRow.__table__, rows(), ITEM_COLUMNS)
+    if builder.tool_sets:
+        # Written with the items, in the shard's transaction: the ids are the shard's own.
+        await insert_ignore(
+            session,
+            RequestToolSetRow.__table__,
+            [
+                {"id": k, "llm_batch_id": llm_batch_id, "tools": v}
+                for k, v in sorted(builder.tool_sets.items())
+            ],
+            conflict_columns=["id"],
+        )
     await insert_messages(session, org, builder.new_messages)
     if builder.message_ids:
         await set_message_ids(session, org, builder.message_ids)

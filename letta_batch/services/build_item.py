@@ -20,7 +20,7 @@ from letta_batch.context import (
     needs_rebuild,
 )
 from letta_batch.contracts import BuildRequestsInput
-from letta_batch.providers.anthropic.request_builder import build_request_body
+from letta_batch.providers.anthropic.request_builder import build_stored_request
 from letta_batch.schemas import (
     Agent,
     AgentStepState,
@@ -61,6 +61,8 @@ ITEM_COLUMNS = (
     "step_state",
     "part",
     "request_body",
+    "request_tools_id",
+    "request_tools_at",
     "batch_request_result",
     "decision",
     "stop_reason",
@@ -96,6 +98,9 @@ class RoundBuilder:
     """Agents whose ``message_ids`` gain this step's input messages."""
     system_texts: dict[str, str] = field(default_factory=dict)
     """Recompiled system prompts by system message id."""
+    tool_sets: dict[str, bytes] = field(default_factory=dict)
+    """The shared ``tools`` arrays the round's requests send, by row id (``request_tool_sets``)."""
+    _tool_set_ids: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     items: int = 0
     failed: int = 0
 
@@ -131,7 +136,7 @@ class RoundBuilder:
         except ValueError as exc:
             return self._failed(row, StopReason.tool_rule_error, str(exc))
         tools = [t for t in agent.tools if t.name in set(allowed)]
-        body = build_request_body(
+        request = build_stored_request(
             agent,
             context,
             tools,
@@ -140,11 +145,30 @@ class RoundBuilder:
             & {t.name for t in tools},
             step=arg.step,
         )
-        part = self.planner.place(item_id, len(body))
+        part = self.planner.place(item_id, request.size)
         if part is None:
-            return self._failed(row, StopReason.error, self.planner.oversize_reason(len(body)))
-        row.update(request_body=body, part=part)
+            return self._failed(row, StopReason.error, self.planner.oversize_reason(request.size))
+        row.update(
+            request_body=request.body,
+            request_tools_id=self._tool_set_id(request.tools_id, request.tools),
+            request_tools_at=request.tools_at,
+            part=part,
+        )
         return row
+
+    def _tool_set_id(self, digest: str | None, tools: bytes | None) -> str | None:
+        """The row id of a shared ``tools`` array: one row per array per shard and step, so
+        a shard's build never waits on another's transaction to insert the same row."""
+        if digest is None or tools is None:
+            return None
+        row_id = self._tool_set_ids.get(digest)
+        if row_id is None:
+            row_id = ids.derived_id(
+                ids.TOOL_SET, self.llm_batch_id, str(self.arg.shard.index), digest
+            )
+            self._tool_set_ids[digest] = row_id
+            self.tool_sets[row_id] = tools
+        return row_id
 
     def _system_text(self, agent: Agent, memory: Any) -> str:
         tags, n_archival = self.archival.get(agent.id, ([], 0))
@@ -187,6 +211,8 @@ class RoundBuilder:
             # The shard's first part; placed requests move to theirs, agents that fail here stay.
             "part": arg.shard.index,
             "request_body": None,
+            "request_tools_id": None,
+            "request_tools_at": None,
             "batch_request_result": None,
             "decision": None,
             "stop_reason": None,

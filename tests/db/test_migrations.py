@@ -34,6 +34,7 @@ EXPECTED_TABLES = {
     "llm_batch_parts",
     "llm_batch_items",
     "tool_executions",
+    "request_tool_sets",
 }
 
 
@@ -387,5 +388,52 @@ async def test_0006_stores_the_search_vectors_and_downgrade_restores_the_express
                 "WHERE column_name = 'search_vector'"
             )
             assert (await conn.execute(text(columns))).scalar_one() == 0
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+async def test_0007_keeps_old_bodies_and_downgrade_puts_the_tools_back(
+    dialect, pg_db_factory, sqlite_url
+) -> None:
+    url = await pg_db_factory(migrate_to=None) if dialect == "postgresql" else sqlite_url
+    await migrate.upgrade_async(url, "0006")
+    whole = b'{"model":"m","tool_choice":{"type":"any"},"tools":[{"name":"t\xc3\xa9"}],"system":[]}'
+    engine = create_engine(url)
+    try:
+        await _seed_item(engine, {"llm_batch_items": {"request_body": whole}})
+        await migrate.upgrade_async(url)
+        async with engine.connect() as conn:
+            old = (
+                await conn.execute(
+                    text(
+                        "SELECT request_body, request_tools_id, request_tools_at FROM llm_batch_items"
+                    )
+                )
+            ).one()
+        assert (bytes(old[0]), old[1], old[2]) == (whole, None, None)  # written before: whole
+
+        tools = b'[{"name":"t\xc3\xa9"}]'
+        at = whole.index(b'"tools":') + len(b'"tools":')
+        split = whole[:at] + whole[at + len(tools) :]
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO request_tool_sets (id, llm_batch_id, tools) "
+                    "VALUES ('ts', 'llm_batch_jobs', :tools)"
+                ),
+                {"tools": tools},
+            )
+            await conn.execute(
+                text(
+                    "UPDATE llm_batch_items SET request_body = :body, request_tools_id = 'ts', "
+                    "request_tools_at = :at"
+                ),
+                {"body": split, "at": at},
+            )
+        await migrate.downgrade_async(url, "0006")
+        async with engine.connect() as conn:
+            back = (await conn.execute(text("SELECT request_body FROM llm_batch_items"))).scalar()
+        assert bytes(back) == whole
     finally:
         await engine.dispose()

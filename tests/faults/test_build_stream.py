@@ -6,14 +6,17 @@ rolled-back transaction, and a retry must build the step as if nothing had happe
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import func, select
 
 from letta_batch.contracts import BuildRequestsInput
 from letta_batch.db.models_agents import MessageRow
-from letta_batch.db.models_batch import LLMBatchItemRow
+from letta_batch.db.models_batch import LLMBatchItemRow, RequestToolSetRow
 from letta_batch.services import build, build_item
 from letta_batch.services.runtime import ServiceContext
+from letta_batch.stepping.stored_request import StoredRequest
 from tests.faults.small_batches import started_five_agent_job
 
 
@@ -26,19 +29,20 @@ async def test_a_build_that_fails_mid_copy_leaves_nothing_and_a_retry_builds_it(
     org = ctx.settings.organization_id
     job_id, agents = await started_five_agent_job(ctx)
     arg = BuildRequestsInput(job_id=job_id, organization_id=org, step=0, max_steps=2)
-    real = build_item.build_request_body
+    real = build_item.build_stored_request
     calls = []
 
-    def failing(*args: object, **kwargs: object) -> bytes:
+    def failing(*args: object, **kwargs: object) -> StoredRequest:
         calls.append(1)
         if len(calls) == 4:
             raise RuntimeError("renderer crashed on the fourth agent")
-        body: bytes = real(*args, **kwargs)  # type: ignore[arg-type]
+        stored: StoredRequest = real(*args, **kwargs)  # type: ignore[arg-type]
         # 300 KB each: asyncpg sends COPY data in ~512 KB writes, so the first rows have
         # reached PostgreSQL by the time the fourth agent fails.
-        return body[:-1] + b',"pad":"' + b"x" * 300_000 + b'"}'
+        body = stored.body[:-1] + b',"pad":"' + b"x" * 300_000 + b'"}'
+        return dataclasses.replace(stored, body=body)
 
-    monkeypatch.setattr(build_item, "build_request_body", failing)
+    monkeypatch.setattr(build_item, "build_stored_request", failing)
     with pytest.raises(RuntimeError, match="fourth agent"):
         await build.build_requests(ctx, arg)
     llm_batch_id = build.llm_batch_id_for(job_id, 0)
@@ -53,8 +57,13 @@ async def test_a_build_that_fails_mid_copy_leaves_nothing_and_a_retry_builds_it(
             .select_from(MessageRow)
             .where(MessageRow.batch_item_id.is_not(None), MessageRow.agent_id.in_(agents))
         )
-    assert (left, inputs) == (0, 0)
+        tool_sets = await session.scalar(
+            select(func.count())
+            .select_from(RequestToolSetRow)
+            .where(RequestToolSetRow.llm_batch_id == llm_batch_id)
+        )
+    assert (left, inputs, tool_sets) == (0, 0, 0)
 
-    monkeypatch.setattr(build_item, "build_request_body", real)
+    monkeypatch.setattr(build_item, "build_stored_request", real)
     built = await build.build_requests(ctx, arg)
     assert (built.llm_batch_id, built.request_count, built.failed_count) == (llm_batch_id, 5, 0)

@@ -14,6 +14,7 @@ from letta_batch.contracts import BatchJobResult, PollSettings
 from letta_batch.db.models_agents import AgentBlockRow, AgentRow, BlockRow, MessageRow
 from letta_batch.db.models_batch import BatchJobAgentRow, LLMBatchItemRow, LLMBatchJobRow
 from letta_batch.providers.emulator import EmulatorServer
+from letta_batch.repositories.request_bodies import STORED_BODY_COLUMNS, whole_bodies
 from letta_batch.services.runtime import ServiceContext
 from tests.workflows.conftest import new_worker
 from tests.workflows.scenario import (
@@ -128,11 +129,14 @@ async def test_multi_step_job_follows_tool_rules(
             .join(AgentBlockRow, AgentBlockRow.block_id == BlockRow.id)
             .where(AgentBlockRow.agent_id == heart, BlockRow.label == "human")
         )
-        heart_step1 = await session.scalar(
-            select(LLMBatchItemRow.request_body).where(
-                LLMBatchItemRow.agent_id == heart, LLMBatchItemRow.step == 1
+        stored = (
+            await session.execute(
+                select(*STORED_BODY_COLUMNS).where(
+                    LLMBatchItemRow.agent_id == heart, LLMBatchItemRow.step == 1
+                )
             )
-        )
+        ).all()
+        heart_step1 = next((body for _, body in await whole_bodies(session, stored)), None)
     assert outcomes[heart] == ("completed", "terminal_tool", 2)
     assert outcomes[child] == ("completed", "terminal_tool", 2)
     assert outcomes[cond] == ("completed", "terminal_tool", 3)

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
-
-import orjson
 
 from letta_batch import json_codec
 from letta_batch.schemas.tool import Tool
@@ -176,18 +176,32 @@ def anthropic_tools(
     return out
 
 
+@dataclass(frozen=True)
+class ToolSetJSON:
+    """A serialised ``tools`` array and its content address.
+
+    Thousands of agents usually send the same array (same tools, same allowed set), most of
+    each request's bytes: ``build`` stores it once under ``id`` and each request without it
+    (``stored_request``)."""
+
+    id: str
+    """SHA-256 of ``json``, hex: equal arrays share one stored row."""
+    json: bytes
+    """The array as compact JSON, exactly as it appears in the request."""
+
+
 #: Serialised ``tools`` arrays by (tool identities, heartbeat set, inner_thoughts, strict),
 #: with the tools kept so their ids cannot be reused (as in ``_SCHEMA_CACHE``).
-_TOOLS_JSON_CACHE: dict[tuple[Any, ...], tuple[tuple[Tool, ...], orjson.Fragment]] = {}
+_TOOLS_JSON_CACHE: dict[tuple[Any, ...], tuple[tuple[Tool, ...], ToolSetJSON]] = {}
 
 
-def anthropic_tools_json(
+def anthropic_tool_set(
     tools: Sequence[Tool],
     *,
     heartbeat_tools: frozenset[str],
     inner_thoughts: bool,
     strict: bool,
-) -> orjson.Fragment:
+) -> ToolSetJSON:
     """:func:`anthropic_tools` as already-serialised JSON, built once per distinct set."""
     key = (tuple(map(id, tools)), heartbeat_tools, inner_thoughts, strict)
     hit = _TOOLS_JSON_CACHE.get(key)
@@ -198,8 +212,9 @@ def anthropic_tools_json(
     value = anthropic_tools(
         tools, heartbeat_tools=heartbeat_tools, inner_thoughts=inner_thoughts, strict=strict
     )
-    fragment = orjson.Fragment(json_codec.dumps_bytes(value))
+    data = json_codec.dumps_bytes(value)
+    tool_set = ToolSetJSON(id=hashlib.sha256(data).hexdigest(), json=data)
     if len(_TOOLS_JSON_CACHE) >= _SCHEMA_CACHE_MAX:
         _TOOLS_JSON_CACHE.clear()
-    _TOOLS_JSON_CACHE[key] = (tuple(tools), fragment)
-    return fragment
+    _TOOLS_JSON_CACHE[key] = (tuple(tools), tool_set)
+    return tool_set

@@ -10,8 +10,12 @@ import json
 import os
 from pathlib import Path
 
+from letta_batch import json_codec
 from letta_batch.providers.anthropic import build_request_params
-from letta_batch.providers.anthropic.request_builder import build_request_body
+from letta_batch.providers.anthropic.request_builder import (
+    build_request_body,
+    build_stored_request,
+)
 from tests.providers.anthropic.sample import TOOLS, sample_agent, sample_history, terminal_names
 
 EXPECTED = Path(__file__).parent / "expected" / "sample_agent_request.json"
@@ -59,3 +63,29 @@ def test_stored_body_is_the_params_as_json() -> None:
         body = build_request_body(agent, history, tools, **kwargs)
         assert json.loads(body) == params
         assert list(json.loads(body)) == list(params)  # same key order
+
+
+def test_stored_request_leaves_the_shared_tools_out_and_puts_them_back_byte_for_byte() -> None:
+    agent = sample_agent()
+    history = sample_history()
+    kwargs = {"terminal_tool_names": terminal_names(agent), "step": 1}
+    seen: dict[str, bytes] = {}
+    for tools in (TOOLS, TOOLS[:2], TOOLS):
+        stored = build_stored_request(agent, history, tools, **kwargs)
+        whole = json_codec.dumps_bytes(build_request_params(agent, history, tools, **kwargs))
+        assert stored.params() == whole
+        assert stored.size == len(whole)
+        assert stored.tools is not None and stored.tools_id is not None
+        assert json.loads(stored.tools) == json.loads(whole)["tools"]
+        assert stored.tools not in stored.body and len(stored.body) == len(whole) - len(
+            stored.tools
+        )
+        assert seen.setdefault(stored.tools_id, stored.tools) == stored.tools
+    assert len(seen) == 2  # the same array has the same id, another array another
+
+
+def test_stored_request_without_tools_is_whole() -> None:
+    agent = sample_agent()
+    stored = build_stored_request(agent, sample_history(), [], terminal_tool_names=set(), step=1)
+    assert (stored.tools_id, stored.tools, stored.tools_at) == (None, None, None)
+    assert stored.params() == stored.body and "tools" not in json.loads(stored.body)
