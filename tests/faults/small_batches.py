@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from letta_batch.config import Settings
-from letta_batch.contracts import JobRef
+from letta_batch.contracts import BuildRequestsInput, JobRef, Shard
 from letta_batch.db.engine import create_engine
 from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchPartRow
 from letta_batch.providers.emulator import EmulatorServer
@@ -64,6 +64,17 @@ async def started_five_agent_job(ctx: ServiceContext, max_steps: int = 2) -> tup
     )
     await jobs.start_job(ctx, JobRef(job_id=job.job_id, organization_id=org))
     return job.job_id, agents
+
+
+def shard_build(ctx: ServiceContext, job_id: str, index: int, count: int = 2) -> BuildRequestsInput:
+    """Step 0's build of shard ``index`` of ``count`` for a job of `started_five_agent_job`."""
+    return BuildRequestsInput(
+        job_id=job_id,
+        organization_id=ctx.settings.organization_id,
+        step=0,
+        max_steps=2,
+        shard=Shard(index=index, count=count),
+    )
 
 
 def five_agent_rules(heart: str, child: str, cond: str, *bulk: str) -> list[dict]:

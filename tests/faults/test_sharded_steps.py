@@ -23,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities import StepActivities
 from activities.workers import process_workers
-from letta_batch.contracts import BuildRequestsInput, BuildRequestsOutput, Shard
+from letta_batch.contracts import BuildRequestsInput, BuildRequestsOutput
 from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow, LLMBatchPartRow
 from letta_batch.providers.emulator import EmulatorServer
 from letta_batch.services import build
@@ -38,6 +38,7 @@ from tests.faults.small_batches import (
     five_agent_rules,
     five_agents,
     part_sizes,
+    shard_build,
     started_five_agent_job,
 )
 from workflows.settings import shard_task_queue
@@ -100,17 +101,10 @@ async def test_a_shard_built_again_returns_what_it_built_and_writes_nothing(
     split_ctx: ServiceContext,
 ) -> None:
     ctx = split_ctx
-    org = ctx.settings.organization_id
     job_id, _ = await started_five_agent_job(ctx)
 
     def shard(index: int) -> BuildRequestsInput:
-        return BuildRequestsInput(
-            job_id=job_id,
-            organization_id=org,
-            step=0,
-            max_steps=2,
-            shard=Shard(index=index, count=2),
-        )
+        return shard_build(ctx, job_id, index)
 
     second = await build.build_requests(ctx, shard(1))  # shards may finish in any order
     first = await build.build_requests(ctx, shard(0))

@@ -8,31 +8,20 @@ import json
 import pytest
 from sqlalchemy import delete, select
 
-from letta_batch.contracts import BuildRequestsInput, Shard
 from letta_batch.db.models_batch import LLMBatchItemRow, RequestToolSetRow
 from letta_batch.repositories.request_bodies import STORED_BODY_COLUMNS, whole_bodies
 from letta_batch.services import build
 from letta_batch.services.runtime import ServiceContext
-from tests.faults.small_batches import started_five_agent_job
+from tests.faults.small_batches import shard_build, started_five_agent_job
 
 
 async def test_each_shard_stores_its_arrays_once_and_the_bodies_come_back_whole(
     split_ctx: ServiceContext,
 ) -> None:
     ctx = split_ctx
-    org = ctx.settings.organization_id
     job_id, _ = await started_five_agent_job(ctx)
     for index in range(2):
-        await build.build_requests(
-            ctx,
-            BuildRequestsInput(
-                job_id=job_id,
-                organization_id=org,
-                step=0,
-                max_steps=2,
-                shard=Shard(index=index, count=2),
-            ),
-        )
+        await build.build_requests(ctx, shard_build(ctx, job_id, index))
     llm_batch_id = build.llm_batch_id_for(job_id, 0)
     async with ctx.session_factory() as session:
         tool_sets = dict(

@@ -105,26 +105,6 @@ def build_request_params(
     )
 
 
-def build_request_body(
-    agent: Agent,
-    messages: Sequence[Message],
-    tools: Sequence[Tool],
-    *,
-    terminal_tool_names: Collection[str],
-    step: int,
-    force_tool_call: bool = True,
-) -> bytes:
-    """:func:`build_request_params` as compact JSON bytes, as the provider receives them."""
-    return build_stored_request(
-        agent,
-        messages,
-        tools,
-        terminal_tool_names=terminal_tool_names,
-        step=step,
-        force_tool_call=force_tool_call,
-    ).params()
-
-
 #: Serialised in place of the ``tools`` array, then cut out (``split_tools``).
 _TOOLS_PLACEHOLDER = b"null"
 

@@ -12,10 +12,7 @@ from pathlib import Path
 
 from letta_batch import json_codec
 from letta_batch.providers.anthropic import build_request_params
-from letta_batch.providers.anthropic.request_builder import (
-    build_request_body,
-    build_stored_request,
-)
+from letta_batch.providers.anthropic.request_builder import build_stored_request
 from tests.providers.anthropic.sample import TOOLS, sample_agent, sample_history, terminal_names
 
 EXPECTED = Path(__file__).parent / "expected" / "sample_agent_request.json"
@@ -53,14 +50,14 @@ def test_output_is_deterministic_and_inputs_untouched() -> None:
 
 
 def test_stored_body_is_the_params_as_json() -> None:
-    """``build`` stores :func:`build_request_body`; it must carry exactly the golden params,
+    """What ``build`` stores, made whole, must carry exactly the golden params,
     including when the serialised ``tools`` array is reused across agents and tool sets."""
     agent = sample_agent()
     history = sample_history()
     for tools in (TOOLS, TOOLS[:2], TOOLS, [], TOOLS[:2]):  # cache hits, misses and no tools
         kwargs = {"terminal_tool_names": terminal_names(agent), "step": 1}
         params = build_request_params(agent, history, tools, **kwargs)
-        body = build_request_body(agent, history, tools, **kwargs)
+        body = build_stored_request(agent, history, tools, **kwargs).params()
         assert json.loads(body) == params
         assert list(json.loads(body)) == list(params)  # same key order
 
