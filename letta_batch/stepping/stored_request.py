@@ -3,9 +3,9 @@
 Most of a request's bytes are its ``tools`` array (7 KB of a typical 9.5 KB request), and
 thousands of agents send the same one. Storing it in every item row made PostgreSQL
 compress, TOAST and WAL-log ~96 MB per 10,000-agent step, and ``send`` read it all back.
-``build`` now stores each distinct array once (``request_tool_sets``, keyed by its SHA-256)
-and each item's params with the array cut out at a recorded byte offset; ``send`` puts it
-back, so the provider receives exactly the bytes it did before.
+``build`` now stores each distinct array once per shard and step (``request_tool_sets``) and
+each item's params with the array cut out at a recorded byte offset; ``send`` puts it back,
+so the provider receives exactly the bytes it did before.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class StoredRequest:
     body: bytes
     """The params as compact JSON, without the ``tools`` value when ``tools_id`` is set."""
     tools_id: str | None = None
-    """Content address of the shared ``tools`` array (``request_tool_sets.id``)."""
+    """SHA-256 of the shared ``tools`` array, hex (``build`` derives its row id from it)."""
     tools: bytes | None = None
     """The shared array's JSON; None when the params carry no ``tools``."""
     tools_at: int | None = None
