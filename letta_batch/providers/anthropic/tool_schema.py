@@ -181,11 +181,11 @@ class ToolSetJSON:
     """A serialised ``tools`` array and its content address.
 
     Thousands of agents usually send the same array (same tools, same allowed set), most of
-    each request's bytes: ``build`` stores it once under ``id`` and each request without it
-    (``stored_request``)."""
+    each request's bytes: ``build`` stores it once per shard and step and each request
+    without it (``stepping/stored_request.py``)."""
 
     id: str
-    """SHA-256 of ``json``, hex: equal arrays share one stored row."""
+    """SHA-256 of ``json``, hex: the requests of a shard that send equal arrays share a row."""
     json: bytes
     """The array as compact JSON, exactly as it appears in the request."""
 
