@@ -18,7 +18,7 @@ limits are checked on the declaration and the requests are encoded as they are s
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +35,7 @@ from letta_batch.providers.anthropic.batch_body import (
     stream_body,
 )
 from letta_batch.providers.anthropic.results import iter_jsonl_rows
-from letta_batch.providers.base import BatchInfo, BatchRequests, DeclaredBody
+from letta_batch.providers.base import BatchInfo, BatchRequest, BatchRequests, DeclaredBody
 from letta_batch.providers.errors import ProviderError, register_secret, translate_error
 from letta_batch.schemas.batch import RequestCounts
 
@@ -140,6 +140,7 @@ class AnthropicBatchProvider:
         reconcile with `list_batches` before creating again.
         """
         content: AsyncIterator[bytes]
+        source_failures: list[Exception] = []
         if declared is None:
             body = await build_body(
                 requests, max_requests=self.max_requests, max_bytes=self.max_body_bytes
@@ -148,7 +149,7 @@ class AnthropicBatchProvider:
         else:
             check_declared(declared, max_requests=self.max_requests, max_bytes=self.max_body_bytes)
             count, size = declared.count, declared.size
-            content = stream_body(requests, declared)
+            content = stream_body(_recording(requests, source_failures), declared)
         log.info("creating batch: %d requests, %d bytes", count, size)
         try:
             batch = await self._client.post(
@@ -163,6 +164,10 @@ class AnthropicBatchProvider:
                 },
             )
         except Exception as exc:
+            if source_failures:
+                # The requests' own source failed while the body streamed (reading them from
+                # our database, say): not the provider's error, so not translated as one.
+                raise source_failures[0] from None
             raise translate_error(exc) from None
         return batch_info(batch)
 
@@ -229,3 +234,22 @@ class AnthropicBatchProvider:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+async def _recording(
+    requests: BatchRequests, failures: list[Exception]
+) -> AsyncIterator[BatchRequest]:
+    """`requests`, with whatever their iteration raises recorded in `failures` as it passes.
+
+    The SDK wraps any error raised while it sends a streamed body in a connection error;
+    `create_batch` raises a failure of the source itself as it is instead."""
+    try:
+        if isinstance(requests, AsyncIterable):
+            async for item in requests:
+                yield item
+        else:
+            for item in requests:
+                yield item
+    except Exception as exc:
+        failures.append(exc)
+        raise

@@ -151,3 +151,31 @@ async def test_failed_declared_creates_leave_no_batch_at_the_emulator(
             await provider.create_batch(iter(requests(101)), declared_for(requests(101)))
         assert not exc.value.retryable  # refused before anything was sent
     assert len(emu.batches(requests=False)) == before
+
+
+class SourceDown(Exception):
+    """Stands for the database failing under ``send``'s stream of stored requests."""
+
+
+async def test_a_failing_request_source_is_raised_as_it_is_not_as_a_provider_error(
+    emu: EmulatorServer,
+) -> None:
+    """The SDK wraps whatever the body stream raises in a connection error; a failure of the
+    requests' own source (our database) must reach the caller unchanged, so the activity
+    reports a database error, and no batch may be created."""
+    before = len(emu.batches(requests=False))
+    reqs = requests(40, prefix="src")
+    padded = [(c, b'{"pad":"' + b"x" * 40_000 + b'",' + body[1:]) for c, body in reqs]
+    down = SourceDown("connection was closed in the middle of operation")
+
+    async def source() -> AsyncIterator[tuple[str, bytes]]:
+        for i, item in enumerate(padded):
+            if i == 30:  # several writes have gone out by now
+                raise down
+            yield item
+
+    async with AnthropicBatchProvider("k", emu.base_url, max_requests=100) as provider:
+        with pytest.raises(SourceDown) as exc:
+            await provider.create_batch(source(), declared_for(padded))
+    assert exc.value is down
+    assert len(emu.batches(requests=False)) == before
