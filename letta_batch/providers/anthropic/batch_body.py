@@ -178,15 +178,21 @@ async def build_body(
     params, zero requests, more than `max_requests` requests or a body above `max_bytes`.
     """
     builder = _Builder(max_requests, max_bytes)
+    async for item in each_request(requests):
+        builder.add(item)
+    return builder.finish()
+
+
+async def each_request(requests: BatchRequests) -> AsyncIterator[BatchRequest]:
+    """`requests` one at a time, whether they are a sync or an async iterable."""
     if isinstance(requests, AsyncIterable):
         async for item in requests:
-            builder.add(item)
+            yield item
     elif isinstance(requests, Iterable):
         for item in requests:
-            builder.add(item)
+            yield item
     else:
         raise TypeError(f"requests must be an iterable or async iterable, got {type(requests)}")
-    return builder.finish()
 
 
 def check_declared(declared: DeclaredBody, *, max_requests: int, max_bytes: int) -> None:
@@ -233,15 +239,7 @@ async def stream_body(
     group: list[bytes] = [_OPEN]
     size = len(_OPEN)
 
-    async def items() -> AsyncIterator[BatchRequest]:
-        if isinstance(requests, AsyncIterable):
-            async for item in requests:
-                yield item
-        else:
-            for item in requests:
-                yield item
-
-    async for item in items():
+    async for item in each_request(requests):
         chunk = encoder.encode(item)
         if encoder.size > declared.size or encoder.count > declared.count:
             raise _mismatch(declared, encoder.count, encoder.size)

@@ -18,7 +18,7 @@ limits are checked on the declaration and the requests are encoded as they are s
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +32,7 @@ from letta_batch.providers.anthropic.batch_body import (
     MAX_BATCH_REQUESTS,
     build_body,
     check_declared,
+    each_request,
     stream_body,
 )
 from letta_batch.providers.anthropic.results import iter_jsonl_rows
@@ -244,12 +245,8 @@ async def _recording(
     The SDK wraps any error raised while it sends a streamed body in a connection error;
     `create_batch` raises a failure of the source itself as it is instead."""
     try:
-        if isinstance(requests, AsyncIterable):
-            async for item in requests:
-                yield item
-        else:
-            for item in requests:
-                yield item
+        async for item in each_request(requests):
+            yield item
     except Exception as exc:
         failures.append(exc)
         raise
