@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from letta_batch.db import models as m
 from letta_batch.db.types import utcnow
 from letta_batch.repositories.bulk import dialect_name, in_values, update_rows
-from letta_batch.repositories.rows import RowLike, agent_from_row, block_from_row, tool_from_row
+from letta_batch.repositories.rows import RowLike, agent_from_row, block_from_row
+from letta_batch.repositories.tools import load_tools
 from letta_batch.schemas import Agent, Block, Tool
 
 
@@ -26,7 +27,7 @@ async def _assemble(
         return []
     dialect = dialect_name(session)
     ids = [r["id"] for r in agent_rows]
-    ab, b, at, t = m.agents_blocks, m.blocks, m.agents_tools, m.tools
+    ab, b, at = m.agents_blocks, m.blocks, m.agents_tools
 
     # The links first, then the blocks by id (as for tools), put in position order here:
     # joining made PostgreSQL hash every block of the organization, values included, for
@@ -62,13 +63,7 @@ async def _assemble(
             select(at.c.agent_id, at.c.tool_id).where(in_values(at.c.agent_id, ids, dialect))
         )
     ).all()
-    tool_ids = list({tool_id for _, tool_id in links})
-    by_id: dict[str, Tool] = {}
-    if tool_ids:
-        tool_rows = await session.execute(
-            select(t).where(t.c.organization_id == org_id, in_values(t.c.id, tool_ids, dialect))
-        )
-        by_id = {r["id"]: tool_from_row(r) for r in tool_rows.mappings()}
+    by_id = await load_tools(session, org_id, (tool_id for _, tool_id in links))
     tools: dict[str, list[Tool]] = defaultdict(list)
     for agent_id, tool_id in links:
         if tool_id in by_id:
