@@ -66,15 +66,12 @@ from letta_batch.client import LettaBatchClient, workflow_id_for  # noqa: E402
 from letta_batch.config import Settings  # noqa: E402
 from letta_batch.contracts import PollSettings  # noqa: E402
 from letta_batch.db.engine import StatementCounter, create_engine  # noqa: E402
-from letta_batch.db.models_batch import (  # noqa: E402
-    LLMBatchItemRow,
-    LLMBatchJobRow,
-    LLMBatchPartRow,
-    RequestToolSetRow,
-)
+from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow, LLMBatchPartRow  # noqa: E402
 from letta_batch.definitions import load_definitions  # noqa: E402
 from letta_batch.devtools.scratch_db import create_database, drop_database  # noqa: E402
 from letta_batch.gc_tuning import tune_gc  # noqa: E402
+from letta_batch.repositories.bulk import dialect_name  # noqa: E402
+from letta_batch.repositories.request_bodies import params_bytes, with_tool_sets  # noqa: E402
 from letta_batch.services.runtime import ServiceContext  # noqa: E402
 from tests.workflows.conftest import new_worker, temporal_binary  # noqa: E402
 from worker import WorkerOptions  # noqa: E402
@@ -347,18 +344,11 @@ async def _provider_seconds(ctx: ServiceContext, job_id: str, emulator_url: str)
 async def _mean_request_kb(ctx: ServiceContext, job_id: str) -> float:
     """Mean size of the params the provider received (the stored body and its shared
     ``tools`` array)."""
-    item, tools = LLMBatchItemRow, RequestToolSetRow
     async with ctx.session_factory() as session:
         mean = await session.scalar(
-            select(
-                func.avg(
-                    func.octet_length(item.request_body)
-                    + func.coalesce(func.octet_length(tools.tools), 0)
-                )
+            with_tool_sets(select(func.avg(params_bytes(dialect_name(session))))).where(
+                LLMBatchItemRow.letta_batch_job_id == job_id
             )
-            .select_from(item)
-            .outerjoin(tools, tools.id == item.request_tools_id)
-            .where(item.letta_batch_job_id == job_id)
         )
     return float(mean or 0) / 1024
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, MutableMapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from letta_batch.db.models_batch import LLMBatchItemRow, RequestToolSetRow
@@ -23,6 +23,27 @@ STORED_BODY_COLUMNS = (
     LLMBatchItemRow.request_tools_id,
     LLMBatchItemRow.request_tools_at,
 )
+
+
+def octet_length(column: Any, dialect: str) -> ColumnElement[int]:
+    """Bytes of a blob column (SQLite's ``length()`` of a blob counts bytes)."""
+    return func.octet_length(column) if dialect == "postgresql" else func.length(column)
+
+
+def params_bytes(dialect: str) -> ColumnElement[int]:
+    """Size of an item's params as the provider receives them: the stored body and its shared
+    ``tools`` array, read from the stored sizes (neither is fetched). Select from
+    :func:`with_tool_sets`."""
+    tools = octet_length(RequestToolSetRow.tools, dialect)
+    return octet_length(LLMBatchItemRow.request_body, dialect) + func.coalesce(tools, 0)
+
+
+def with_tool_sets(query: Select[Any]) -> Select[Any]:
+    """``query`` over the items joined to their shared ``tools`` arrays (none for items
+    stored whole), for :func:`params_bytes`."""
+    return query.select_from(LLMBatchItemRow).outerjoin(
+        RequestToolSetRow, RequestToolSetRow.id == LLMBatchItemRow.request_tools_id
+    )
 
 
 async def whole_bodies(
@@ -38,7 +59,8 @@ async def whole_bodies(
     stored.
     """
     cache: MutableMapping[str, bytes] = {} if tool_sets is None else tool_sets
-    missing = {r[2] for r in rows if r[2] is not None} - cache.keys()
+    wanted = {r[2] for r in rows if r[2] is not None}
+    missing = wanted - cache.keys()
     if missing:
         found = await session.execute(
             select(RequestToolSetRow.id, RequestToolSetRow.tools).where(
@@ -46,7 +68,7 @@ async def whole_bodies(
             )
         )
         cache.update((k, bytes(v)) for k, v in found.tuples())
-    absent = sorted({r[2] for r in rows if r[2] is not None} - cache.keys())
+    absent = sorted(wanted - cache.keys())
     if absent:
         raise RuntimeError(f"request_tools_id {absent[0]!r} is not in request_tool_sets")
     return (

@@ -6,7 +6,7 @@ writes commit together, and a retry after a crash starts again at the first chun
 committed (the phase's filter no longer selects the others).
 
 The ids come first, a page of :data:`ID_PAGE` at a time, and each chunk is then read by id
-(send's stream of request bodies reads its part the same way, with ``id_pages`` and
+(send's stream of request bodies reads its part the same way, with ``id_chunks`` and
 ``rows_by_id``).
 Paging the phase's own (wide) query by ``id > last ORDER BY id LIMIT n`` made PostgreSQL
 find and sort every remaining item of the step for every chunk: the items of a step are
@@ -54,6 +54,13 @@ async def id_pages(ctx: ServiceContext, query: Select[Any]) -> AsyncIterator[lis
             return
 
 
+async def id_chunks(ctx: ServiceContext, query: Select[Any], size: int) -> AsyncIterator[list[str]]:
+    """The ids of :func:`id_pages`, ``size`` at a time (a page split into chunks)."""
+    async for ids in id_pages(ctx, query):
+        for start in range(0, len(ids), size):
+            yield ids[start : start + size]
+
+
 async def rows_by_id(session: AsyncSession, query: Select[Any], ids: list[str]) -> list[Any]:
     """The rows of ``query`` among ``ids``, in id order (sorted here: sorting wide rows in
     PostgreSQL would spill to disk). Rows the query no longer selects are left out."""
@@ -68,13 +75,12 @@ async def for_each_chunk(
     """Run ``work`` on each chunk of ``size`` rows of ``query`` (item rows with an ``id``), in
     id order, each chunk in a transaction that commits when ``work`` returns; the crash
     point ``after_commit`` follows each commit."""
-    async for ids in id_pages(ctx, query):
-        for start in range(0, len(ids), size):
-            async with ctx.session_factory.begin() as session:
-                # The phase's own filter again: a row another attempt finished meanwhile is
-                # no longer selected.
-                rows = await rows_by_id(session, query, ids[start : start + size])
-                if rows:
-                    await work(session, rows)
+    async for ids in id_chunks(ctx, query, size):
+        async with ctx.session_factory.begin() as session:
+            # The phase's own filter again: a row another attempt finished meanwhile is no
+            # longer selected.
+            rows = await rows_by_id(session, query, ids)
             if rows:
-                await checkpoint(after_commit)
+                await work(session, rows)
+        if rows:
+            await checkpoint(after_commit)

@@ -18,13 +18,19 @@ from sqlalchemy import LargeBinary, cast, func, select, update
 
 from letta_batch.contracts import LLMBatchRef, SendBatchOutput
 from letta_batch.crashpoints import checkpoint
-from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchPartRow, RequestToolSetRow
+from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchPartRow
 from letta_batch.providers.base import BatchInfo, DeclaredBody
 from letta_batch.providers.errors import ProviderError
 from letta_batch.repositories.bulk import dialect_name
-from letta_batch.repositories.request_bodies import STORED_BODY_COLUMNS, whole_bodies
+from letta_batch.repositories.request_bodies import (
+    STORED_BODY_COLUMNS,
+    octet_length,
+    params_bytes,
+    whole_bodies,
+    with_tool_sets,
+)
 from letta_batch.schemas import ItemRequestStatus, ItemStepStatus, ProviderBatchStatus
-from letta_batch.services.item_chunks import id_pages, rows_by_id
+from letta_batch.services.item_chunks import id_chunks, rows_by_id
 from letta_batch.services.runtime import ServiceContext
 from letta_batch.services.step_parts import (
     first_provider_batch_id,
@@ -191,27 +197,19 @@ async def _declared_body(
     which reads the stored sizes, not the bodies), so the adapter can check the limits and
     then stream the requests instead of holding the whole body."""
     limits = ctx.batch_limits(llm_provider)
-    item, tools = LLMBatchItemRow, RequestToolSetRow
     async with ctx.session_factory() as session:
-        if dialect_name(session) == "postgresql":
-            id_bytes, body_bytes, tools_bytes = (
-                func.octet_length(item.id),
-                func.octet_length(item.request_body),
-                func.octet_length(tools.tools),
-            )
-        else:  # SQLite: length() of a blob counts bytes
-            id_bytes, body_bytes, tools_bytes = (
-                func.length(cast(item.id, LargeBinary)),
-                func.length(item.request_body),
-                func.length(tools.tools),
-            )
-        size = id_bytes + body_bytes + func.coalesce(tools_bytes, 0)
+        dialect = dialect_name(session)
+        # Text on PostgreSQL; SQLite's length() counts the bytes of a blob, not of text.
+        item_id = LLMBatchItemRow.id
+        id_bytes = octet_length(
+            item_id if dialect == "postgresql" else cast(item_id, LargeBinary), dialect
+        )
+        size = id_bytes + params_bytes(dialect)
         count, payload = (
             await session.execute(
-                select(func.count(), func.coalesce(func.sum(size), 0))
-                .select_from(item)
-                .outerjoin(tools, tools.id == item.request_tools_id)
-                .where(*_pending_in(ref, part))
+                with_tool_sets(select(func.count(), func.coalesce(func.sum(size), 0))).where(
+                    *_pending_in(ref, part)
+                )
             )
         ).one()
     return DeclaredBody(
@@ -225,19 +223,18 @@ async def _stream_requests(
 ) -> AsyncIterator[tuple[str, bytes]]:
     """Yield the part's ``(custom_id, params JSON)`` in id order, a chunk per round trip.
 
-    The part's ids are read first (``item_chunks.id_pages``), then the bodies by id: paging
+    The part's ids are read first (``item_chunks.id_chunks``), then the bodies by id: paging
     the bodies by ``id > last`` scanned every item of the step again for each chunk. Each
     body gets its shared ``tools`` array back (``stepping.stored_request``); the arrays are
     read once, when first needed."""
     query = select(*STORED_BODY_COLUMNS).where(*_pending_in(ref, part))
     tool_sets: dict[str, bytes] = {}
-    async for ids in id_pages(ctx, query):
-        for start in range(0, len(ids), STREAM_CHUNK):
-            async with ctx.session_factory() as session:
-                rows = await rows_by_id(session, query, ids[start : start + STREAM_CHUNK])
-                bodies = await whole_bodies(session, rows, tool_sets)
-            for item_id, body in bodies:
-                yield item_id, body
+    async for ids in id_chunks(ctx, query, STREAM_CHUNK):
+        async with ctx.session_factory() as session:
+            rows = await rows_by_id(session, query, ids)
+            bodies = await whole_bodies(session, rows, tool_sets)
+        for item_id, body in bodies:
+            yield item_id, body
 
 
 async def _fail_part(ctx: ServiceContext, ref: LLMBatchRef, part: int, reason: str) -> None:
