@@ -16,14 +16,20 @@ each create call once its body has arrived, i.e. decoding and validating up to 2
 plus the CPU time of rendering the results files; the emulator measures both and reports them
 in its admin API);
 "handoff" is the longest time from a provider batch ending to the next step's batch being
-created (the poll interval here is 1 s);
+submitted, i.e. its create call's body delivered whole (the poll interval here is 1 s);
+"handoff_created" runs to the batch being created instead, the provider's accept of the upload
+included (decoding and validating up to 256 MB of JSON, its work, not orchestration);
 "cores" is how many of the machine's cores were busy, on average, while build, decide,
 tools and persist ran (bench/cpu_sampler.py): close to the core count means those phases
 are bound by CPU (Python and PostgreSQL), not by waiting;
 "cpu_workers", "cpu_pg" and "cpu_emulator" are the CPU seconds per step the worker processes
 (with an in-process worker: this process), PostgreSQL and the emulator used from the job's
 start to its end (bench/process_cpu.py): workers + PostgreSQL is the orchestration's cost in
-core-seconds whatever the number of cores, and steadier than wall-clock times.
+core-seconds whatever the number of cores, and steadier than wall-clock times;
+"wal_mb/step" and "checkpoints" are the WAL PostgreSQL wrote per step and the checkpoints it
+ran over the same span (bench/pg_wal.py: with the default ``max_wal_size`` a job writing GBs
+runs a checkpoint every ~0.5 GB, and logs every page it touches after one whole); the
+table's caption gives the settings they depend on.
 ``--history TURNS`` gives every agent that many finished turns (three messages each) before
 the job, a production-sized context (bench/history_seed.py).
 The workers run with the production settings of worker.py (20 activity slots, one slot on
@@ -44,8 +50,9 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -61,6 +68,7 @@ from bench import peak_rss  # noqa: E402
 from bench.cpu_sampler import CpuSampler  # noqa: E402
 from bench.fleet import FLEETS, agents, scenario  # noqa: E402
 from bench.history_seed import seed_history  # noqa: E402
+from bench.pg_wal import WalMeter, wal_mb  # noqa: E402
 from bench.process_cpu import ProcessCpu  # noqa: E402
 from letta_batch.client import LettaBatchClient, workflow_id_for  # noqa: E402
 from letta_batch.config import Settings  # noqa: E402
@@ -165,6 +173,7 @@ async def run_one(
     name, url = await create_database(SCRATCH_PREFIX)
     settings = Settings(database_url=url, anthropic_base_url=emulator_url, task_queue=f"bench-{n}")
     ctx = ServiceContext(engine=create_engine(url), settings=settings)
+    wal = await WalMeter.connect(url)
     try:
         async with ctx.session_factory.begin() as session:
             loaded = await load_definitions(
@@ -209,6 +218,7 @@ async def run_one(
                     finally:
                         await submitter.aclose()
                     peak_rss.start_window()  # from here on: the worker's memory, not set-up's
+                    wal_before = await wal.read()
                     started = time.monotonic()
                     cpu = CpuSampler().start()
                     process_cpu = ProcessCpu(
@@ -224,6 +234,8 @@ async def run_one(
                         cpu.stop()
                         used = process_cpu.seconds()
                     wall = time.monotonic() - started
+                    wal_after = await wal.read()
+                    pg_settings = await wal.settings()
         finally:
             extra_sql, extra_rss = _stop_extra_workers(extra)
         phases: dict[str, float] = defaultdict(float)
@@ -255,11 +267,13 @@ async def run_one(
         cores = cpu.busy_cores(
             [span for phase, spans_ in spans.items() if phase in _SHARDABLE for span in spans_]
         )
-        handoff = await _handoff_seconds(ctx, job.job_id)
+        emulated = await _emulator_batches(emulator_url, await _job_batch_ids(ctx, job.job_id))
+        handoff, handoff_created = await _handoff_seconds(ctx, job.job_id, emulated)
         request_kb = await _mean_request_kb(ctx, job.job_id)
         batches = await _provider_batches(ctx, job.job_id)
-        provider = await _provider_seconds(ctx, job.job_id, emulator_url)
+        provider = _provider_seconds(emulated)
     finally:
+        await wal.close()
         await ctx.aclose()
         await drop_database(name, SCRATCH_PREFIX)
     overhead = (sum(v for k, v in phases.items() if k != "other") - provider) / steps
@@ -281,11 +295,15 @@ async def run_one(
         "kb_step": size / steps / 1024,
         "runs": runs,
         "handoff_s": handoff,
+        "handoff_created_s": handoff_created,
         "processes": processes,
         "cores": cores,
         "cpu_workers": used["workers"] / steps,
         "cpu_pg": used["postgres"] / steps,
         "cpu_emulator": used["emulator"] / steps,
+        "wal_mb_step": wal_mb(wal_before, wal_after) / steps,
+        "checkpoints": wal_after.checkpoints - wal_before.checkpoints,
+        "pg_settings": pg_settings,
         "workers": "own" if outside else "in-process",
         # In this process, memory the set-up freed but the allocator kept (fragments of
         # 100,000 loaded definitions) counts too: --workers-outside measures workers alone.
@@ -318,11 +336,9 @@ async def _provider_batches(ctx: ServiceContext, job_id: str) -> str:
     return "+".join(str(n) for _, n in rows)
 
 
-async def _provider_seconds(ctx: ServiceContext, job_id: str, emulator_url: str) -> float:
-    """Seconds the emulator spent on this job's batches: accepting the create calls and the
-    CPU time of rendering their results (summed over batches)."""
+async def _job_batch_ids(ctx: ServiceContext, job_id: str) -> set[str]:
     async with ctx.session_factory() as session:
-        ids = set(
+        return set(
             (
                 await session.scalars(
                     select(LLMBatchPartRow.provider_batch_id)
@@ -331,13 +347,22 @@ async def _provider_seconds(ctx: ServiceContext, job_id: str, emulator_url: str)
                 )
             ).all()
         )
+
+
+async def _emulator_batches(emulator_url: str, ids: set[str]) -> dict[str, dict[str, Any]]:
+    """The emulator's admin view of these batches (with ``accept_seconds`` and
+    ``results_seconds``), by id."""
     async with httpx.AsyncClient(timeout=60) as http:
         listed = await http.get(f"{emulator_url}/_admin/batches", params={"requests": "false"})
     listed.raise_for_status()
+    return {b["id"]: b for b in listed.json()["data"] if b["id"] in ids}
+
+
+def _provider_seconds(emulated: dict[str, dict[str, Any]]) -> float:
+    """Seconds the emulator spent on the job's batches: accepting the create calls and the
+    CPU time of rendering their results (summed over batches)."""
     return sum(
-        b.get("accept_seconds", 0.0) + b.get("results_seconds", 0.0)
-        for b in listed.json()["data"]
-        if b["id"] in ids
+        b.get("accept_seconds", 0.0) + b.get("results_seconds", 0.0) for b in emulated.values()
     )
 
 
@@ -353,15 +378,22 @@ async def _mean_request_kb(ctx: ServiceContext, job_id: str) -> float:
     return float(mean or 0) / 1024
 
 
-async def _handoff_seconds(ctx: ServiceContext, job_id: str) -> float:
+async def _handoff_seconds(
+    ctx: ServiceContext, job_id: str, emulated: dict[str, dict[str, Any]]
+) -> tuple[float, float]:
     """Longest time from a step's last provider batch ending to the next step's first batch
-    being created, both on the provider's clock (``ended_at`` as polled, ``created_at`` as
-    created)."""
+    being submitted, and being created, all on the provider's clock.
+
+    ``ended_at`` is as polled, ``created_at`` as the create call returned it. A batch counts
+    as submitted when its create call's body had arrived whole: ``created_at`` less the
+    provider's own time accepting it (``accept_seconds``: decoding and validating the JSON,
+    up to 256 MB), which is not orchestration and which the real API spends on its side."""
     async with ctx.session_factory() as session:
         rows = (
             await session.execute(
                 select(
                     LLMBatchJobRow.step,
+                    LLMBatchPartRow.provider_batch_id,
                     LLMBatchPartRow.create_batch_response,
                     LLMBatchPartRow.latest_polling_response,
                 )
@@ -371,16 +403,24 @@ async def _handoff_seconds(ctx: ServiceContext, job_id: str) -> float:
             )
         ).all()
     created: dict[int, datetime] = {}
+    submitted: dict[int, datetime] = {}
     ended: dict[int, datetime] = {}
-    for step, create, polled in rows:
+    for step, batch_id, create, polled in rows:
         if create:
             at = datetime.fromisoformat(create["created_at"])
             created[step] = min(at, created.get(step, at))
+            accept = emulated.get(batch_id, {}).get("accept_seconds", 0.0)
+            sent = at - timedelta(seconds=accept)
+            submitted[step] = min(sent, submitted.get(step, sent))
         if polled and polled.get("ended_at"):
             at = datetime.fromisoformat(polled["ended_at"])
             ended[step] = max(at, ended.get(step, at))
-    gaps = [(created[s + 1] - ended[s]).total_seconds() for s in ended if s + 1 in created]
-    return max(gaps) if gaps else 0.0
+
+    def longest(starts: dict[int, datetime]) -> float:
+        gaps = [(starts[s + 1] - ended[s]).total_seconds() for s in ended if s + 1 in starts]
+        return max(gaps) if gaps else 0.0
+
+    return longest(submitted), longest(created)
 
 
 def start_emulator(fleet: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -456,18 +496,23 @@ async def main(
         "kb_step",
         "runs",
         "handoff_s",
+        "handoff_created_s",
         "processes",
         "workers",
         "cores",
         "cpu_workers",
         "cpu_pg",
         "cpu_emulator",
+        "wal_mb_step",
+        "checkpoints",
         "rss_mb",
     ]
     for c in cols:
         table.add_column(c.replace("_s", "/s").replace("_step", "/step"), justify="right")
     for r in rows:
         table.add_row(*(f"{r[c]:.2f}" if isinstance(r[c], float) else str(r[c]) for c in cols))
+    if rows:
+        table.caption = f"PostgreSQL: {rows[0]['pg_settings']}"
     Console(width=400).print(table)
 
 
