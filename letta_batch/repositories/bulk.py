@@ -191,9 +191,13 @@ async def update_rows(
     *,
     key_columns: Collection[str] = ("id",),
     organization_id: str | None = None,
+    lookup: Sequence[str] | None = None,
 ) -> None:
     """``UPDATE table SET <other columns> WHERE <key columns> match`` for every row, in ONE
-    statement. With ``organization_id`` only that organization's rows can change."""
+    statement. With ``organization_id`` only that organization's rows can change.
+
+    ``lookup`` names the key columns PostgreSQL finds the rows by, through an index that
+    starts with them (default: the first key column); see :func:`_found_by_index`."""
     if not rows:
         return
     data = _uniform(rows)
@@ -204,7 +208,13 @@ async def update_rows(
         rs = await stage_rows(session, table, data)
         stmt = (
             update(table)
-            .where(and_(*[table.c[k] == rs.c[k] for k in keys], *org_clause))
+            .where(
+                and_(
+                    *[table.c[k] == rs.c[k] for k in keys],
+                    *_found_by_index(table, rs, lookup or keys[:1]),
+                    *org_clause,
+                )
+            )
             .values({k: rs.c[k] for k in values})
         )
         await session.execute(stmt)
@@ -219,17 +229,39 @@ async def update_rows(
     )
 
 
+def _found_by_index(table: Table, stage: Table, lookup: Sequence[str]) -> list[ColumnElement[bool]]:
+    """``column = ANY(ARRAY(SELECT column FROM stage))`` for each ``lookup`` column.
+
+    Joined to the stage by equality alone, the rows to change were found by a hash join over
+    a sequential scan of the whole table: the stage, a fresh temporary table, has no
+    statistics, and the planner took it for five times its size. Each chunk of a step then
+    read every row of ``llm_batch_items`` (every job's, and every earlier step's) to change
+    10,000 of them, so the cost grew with the table's history instead of the chunk, and a
+    step of N agents cost N² / chunk. The array of the staged keys, computed once before the
+    scan, makes PostgreSQL look the rows up in the index on those columns.
+
+    The lookup columns' distinct values are combined, so a second column belongs there only
+    when the first has few values (``job_id`` before ``agent_id``).
+    """
+    return [table.c[k] == any_(func.array(select(stage.c[k]).scalar_subquery())) for k in lookup]
+
+
 async def delete_rows(
     session: AsyncSession, table: Table, rows: Sequence[Row], *, key_columns: Collection[str]
 ) -> None:
-    """Delete the rows whose ``key_columns`` match one of ``rows``, in ONE statement."""
+    """Delete the rows whose ``key_columns`` match one of ``rows``, in ONE statement
+    (PostgreSQL finds them by the index on the first key column: :func:`_found_by_index`)."""
     if not rows:
         return
     keys = list(key_columns)
     data = [{k: r[k] for k in keys} for r in rows]
     if dialect_name(session) == "postgresql":
         rs = await stage_rows(session, table, data)
-        await session.execute(delete(table).where(and_(*[table.c[k] == rs.c[k] for k in keys])))
+        await session.execute(
+            delete(table).where(
+                and_(*[table.c[k] == rs.c[k] for k in keys], *_found_by_index(table, rs, keys[:1]))
+            )
+        )
         return
     stmt = delete(table).where(and_(*[table.c[k] == bindparam(f"k_{k}") for k in keys]))
     await session.execute(stmt, [{f"k_{k}": r[k] for k in keys} for r in data])

@@ -132,7 +132,12 @@ async def write_finished(
         await set_message_ids(session, org, new_ids)
     await update_rows(session, LLMBatchItemRow.__table__, item_updates)
     await update_rows(
-        session, BatchJobAgentRow.__table__, agent_updates, key_columns=("job_id", "agent_id")
+        session,
+        BatchJobAgentRow.__table__,
+        agent_updates,
+        key_columns=("job_id", "agent_id"),
+        # One job: its id adds one value, the agents' ids pick the rows.
+        lookup=("job_id", "agent_id"),
     )
 
 
