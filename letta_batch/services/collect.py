@@ -88,20 +88,19 @@ async def _stream_into_items(
 
 async def _write(ctx: ServiceContext, ref: LLMBatchRef, rows: list[dict[str, Any]]) -> None:
     async with ctx.session_factory.begin() as session:
-        known = set(
-            (
-                await session.scalars(
-                    select(LLMBatchItemRow.id).where(
-                        LLMBatchItemRow.llm_batch_id == ref.llm_batch_id,
-                        in_values(
-                            LLMBatchItemRow.__table__.c.id,
-                            [r["id"] for r in rows],
-                            dialect_name(session),
-                        ),
-                    )
+        # Found by id alone (the primary key), the step checked here: with the step in the
+        # query too, PostgreSQL read every item of the step through its (llm_batch_id,
+        # agent_id) index for each chunk, N² / chunk over a step.
+        found = await session.execute(
+            select(LLMBatchItemRow.id, LLMBatchItemRow.llm_batch_id).where(
+                in_values(
+                    LLMBatchItemRow.__table__.c.id,
+                    [r["id"] for r in rows],
+                    dialect_name(session),
                 )
-            ).all()
+            )
         )
+        known = {item_id for item_id, step in found if step == ref.llm_batch_id}
         rows = [r for r in rows if r["id"] in known]
         if rows:
             await update_rows(session, LLMBatchItemRow.__table__, rows)
