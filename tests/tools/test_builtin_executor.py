@@ -295,3 +295,17 @@ async def test_hostile_arguments_fail_one_call_not_the_set(session_factory, org_
     assert out.results[calls[0].key].func_return == "x\nnulbyte"
     assert out.results[calls[1].key].func_return == {"message": "No results found.", "results": []}
     assert out.results[calls[2].key].func_response == "Sent message successfully."
+
+
+async def test_arguments_are_recorded_as_sent(session_factory, org_id):
+    """The ledger's JSON payload keeps non-ASCII text and nesting exactly."""
+    agents = await seed(session_factory, org_id, [AgentSpec(name="a", tools=MEMORY_TOOLS)])
+    sent = call(agents["a"].id, "send_message", 1, message='héllo 👋 数据 "q" \\ \n end')
+    await run(session_factory, org_id, [sent])
+    async with session_factory() as session:
+        stored = await session.scalar(
+            select(m.tool_executions.c.args).where(
+                m.tool_executions.c.batch_item_id == sent.item_id
+            )
+        )
+    assert stored == sent.args

@@ -12,14 +12,13 @@ parameter that the database unnests).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from letta_batch import ids
+from letta_batch import ids, json_codec
 from letta_batch.db import models as m
 from letta_batch.db.types import UTCDateTime, utcnow
 from letta_batch.repositories.bulk import dialect_name, in_values
@@ -109,7 +108,7 @@ async def claim(
     """
     if not calls:
         return set()
-    payload = json.dumps(
+    payload = json_codec.dumps(
         [
             {
                 "id": execution_id(key),
@@ -156,7 +155,7 @@ async def finish(session: AsyncSession, org_id: str, results: Mapping[CallKey, T
     """Store each claimed call's result and final status (one statement)."""
     if not results:
         return
-    payload = json.dumps(
+    payload = json_codec.dumps(
         [
             {
                 "batch_item_id": key[0],

@@ -9,7 +9,6 @@ SQLite, and for a call whose arguments cannot be planned, the single-call functi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from letta_batch import json_codec
 from letta_batch.db import models as m
 from letta_batch.db.unmapped import MESSAGE_SEARCH_VECTOR
 from letta_batch.repositories.bulk import dialect_name
@@ -141,7 +141,7 @@ async def conversation_search_many(
                 continue  # the single-call path below raises the exact same error
             planned.append({"idx": i, "agent_id": call.agent_id, **filters})
     if planned:
-        payload = json.dumps(planned, separators=(",", ":"))
+        payload = json_codec.dumps(planned)
         rows: dict[int, list[Any]] = {p["idx"]: [] for p in planned}
         for row in (await session.execute(_statement(org_id, payload))).mappings():
             rows[row["idx"]].append(row)
