@@ -32,6 +32,9 @@ runs a checkpoint every ~0.5 GB, and logs every page it touches after one whole)
 table's caption gives the settings they depend on.
 ``--history TURNS`` gives every agent that many finished turns (three messages each) before
 the job, a production-sized context (bench/history_seed.py).
+``--prior-jobs K`` runs K jobs over the same agents first (not measured, with a worker of
+their own): the measured job then meets the items, messages and job rows of earlier jobs,
+as in production, and its agents' contexts have grown by those jobs' turns.
 The workers run with the production settings of worker.py (20 activity slots, one slot on
 the shard queue, eager activities off with several processes).
 """
@@ -50,6 +53,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -159,6 +163,44 @@ def _stop_extra_workers(started: list[tuple[subprocess.Popen[bytes], Path]]) -> 
     return sql, rss
 
 
+#: The bench's poll policy: every second (the emulator processes at once).
+_POLL = PollSettings(initial_seconds=1, factor=1.0, max_seconds=1)
+
+
+def _job_input(agent_ids: Iterable[str]) -> dict[str, Any]:
+    return {"requests": [{"agent_id": a, "input": "hi"} for a in agent_ids]}
+
+
+async def run_prior_jobs(
+    env: WorkflowEnvironment,
+    url: str,
+    settings: Settings,
+    agent_ids: list[str],
+    count: int,
+    steps: int,
+) -> None:
+    """``--prior-jobs``: ``count`` jobs over the same agents, run to their end before the
+    measured one, with a worker of their own (stopped before the measurement starts). Their
+    items, messages and job rows are the history a production database keeps, which a
+    fresh benchmark database lacks: a statement whose cost grows with a table rather than
+    with its chunk shows here."""
+    if count <= 0:
+        return
+    ctx = ServiceContext(engine=create_engine(url), settings=settings)
+    try:
+        async with new_worker(
+            env.client, ctx, max_concurrent_activities=WorkerOptions.max_concurrent_activities
+        ):
+            client = LettaBatchClient(env.client, ctx)
+            for _ in range(count):
+                job = await client.submit(_job_input(agent_ids), max_steps=steps, poll=_POLL)
+                result = await client.wait(job.job_id)
+                if result.status != "completed":
+                    raise RuntimeError(f"prior job {job.job_id} ended {result.status}")
+    finally:
+        await ctx.aclose()
+
+
 async def run_one(
     env: WorkflowEnvironment,
     emulator_url: str,
@@ -169,6 +211,7 @@ async def run_one(
     history_turns: int = 0,
     outside: bool = False,
     emulator_pid: int | None = None,
+    prior_jobs: int = 0,
 ) -> dict[str, object]:
     name, url = await create_database(SCRATCH_PREFIX)
     settings = Settings(database_url=url, anthropic_base_url=emulator_url, task_queue=f"bench-{n}")
@@ -182,6 +225,7 @@ async def run_one(
         await seed_history(
             ctx, settings.organization_id, list(loaded.agent_ids.values()), history_turns
         )
+        await run_prior_jobs(env, url, settings, list(loaded.agent_ids.values()), prior_jobs, steps)
         client = LettaBatchClient(env.client, ctx)
         extra = _start_extra_workers(
             env, emulator_url, url, settings.task_queue, processes if outside else processes - 1
@@ -205,14 +249,9 @@ async def run_one(
                     submitter = ServiceContext(engine=create_engine(url), settings=settings)
                     try:
                         job = await LettaBatchClient(env.client, submitter).submit(
-                            {
-                                "requests": [
-                                    {"agent_id": a, "input": "hi"}
-                                    for a in loaded.agent_ids.values()
-                                ]
-                            },
+                            _job_input(loaded.agent_ids.values()),
                             max_steps=steps,
-                            poll=PollSettings(initial_seconds=1, factor=1.0, max_seconds=1),
+                            poll=_POLL,
                             shards=processes,
                         )
                     finally:
@@ -281,6 +320,7 @@ async def run_one(
         "agents": n,
         "fleet": fleet,
         "history": history_turns * 3,
+        "prior_jobs": prior_jobs,
         "req_kb": request_kb,
         "batches": batches,
         "steps": result.steps,
@@ -461,6 +501,7 @@ async def main(
     history: int,
     outside: bool = False,
     emulator_pid: int | None = None,
+    prior_jobs: int = 0,
 ) -> None:
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
@@ -472,7 +513,16 @@ async def main(
         for n in sizes:
             rows.append(
                 await run_one(
-                    env, emulator_url, n, steps, fleet, processes, history, outside, emulator_pid
+                    env,
+                    emulator_url,
+                    n,
+                    steps,
+                    fleet,
+                    processes,
+                    history,
+                    outside,
+                    emulator_pid,
+                    prior_jobs,
                 )
             )
     finally:
@@ -482,6 +532,7 @@ async def main(
         "agents",
         "fleet",
         "history",
+        "prior_jobs",
         "req_kb",
         "steps",
         "batches",
@@ -539,6 +590,13 @@ if __name__ == "__main__":
         help="run every worker in a process of its own (bench/worker_process.py), none in this "
         "one: its RSS then counts nothing of the set-up (loading the fleet)",
     )
+    parser.add_argument(
+        "--prior-jobs",
+        type=int,
+        default=0,
+        help="run this many jobs over the same agents first (not measured): a database with "
+        "the items, messages and job rows of earlier jobs, as in production",
+    )
     args = parser.parse_args()
     emulator, url = start_emulator(args.fleet)
     try:
@@ -553,6 +611,7 @@ if __name__ == "__main__":
                 args.history,
                 args.workers_outside,
                 emulator.pid,
+                args.prior_jobs,
             )
         )
     finally:
