@@ -28,7 +28,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 from rich.console import Console
 from rich.table import Table
@@ -39,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.fleet import FLEETS, agents, scenario  # noqa: E402
 from bench.history_seed import seed_history  # noqa: E402
+from bench.pg_wal import WalMeter, wal_mb  # noqa: E402
 from letta_batch.config import Settings  # noqa: E402
 from letta_batch.db.engine import StatementCounter, create_engine  # noqa: E402
 from letta_batch.definitions import load_definitions  # noqa: E402
@@ -89,15 +89,12 @@ async def run(
     db_seconds: dict[str, float] = defaultdict(float)
     current = [""]
 
-    wal_mb: dict[str, float] = defaultdict(float)
+    wal_written: dict[str, float] = defaultdict(float)
     # Its own connection, so that reading the WAL position is not counted as the phase's SQL.
-    wal_conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-
-    async def wal_lsn() -> int:
-        return int(await wal_conn.fetchval("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"))
+    wal = await WalMeter.connect(url)
 
     async def timed(phase: str, fn: Callable[[], Awaitable[Any]]) -> Any:
-        wal_before = await wal_lsn()
+        wal_before = await wal.read()
         with StatementCounter(ctx.engine) as counter:
             profiling = profiler is not None and (not only or phase in only)
             current[0] = phase
@@ -111,7 +108,7 @@ async def run(
                 if profiling:
                     profiler.disable()
                 sql[phase] += counter.count
-                wal_mb[phase] += (await wal_lsn() - wal_before) / 1e6
+                wal_written[phase] += wal_mb(wal_before, await wal.read())
 
     try:
         org = settings.organization_id
@@ -126,7 +123,7 @@ async def run(
         )
         await run_steps(ctx, org, job.job_id, steps, timed=timed, three_phase=three_phase)
     finally:
-        await wal_conn.close()
+        await wal.close()
         await ctx.aclose()
         if keep_db:
             print(f"kept database {name} (drop it when done)")
@@ -143,7 +140,7 @@ async def run(
         "sql_step": sum(sql.values()) / steps,
         **{f"sql_{p}": sql[p] for p in PHASES},
         **{f"db_{p}": db_seconds[p] for p in PHASES},
-        **{f"wal_mb_{p}": wal_mb[p] for p in PHASES},
+        **{f"wal_mb_{p}": wal_written[p] for p in PHASES},
     }
 
 
