@@ -306,10 +306,11 @@ async def run_one(
         cores = cpu.busy_cores(
             [span for phase, spans_ in spans.items() if phase in _SHARDABLE for span in spans_]
         )
-        emulated = await _emulator_batches(emulator_url, await _job_batch_ids(ctx, job.job_id))
-        handoff, handoff_created = await _handoff_seconds(ctx, job.job_id, emulated)
+        parts = await _job_parts(ctx, job.job_id)
+        emulated = await _emulator_batches(emulator_url, {p[1] for p in parts if p[1]})
+        handoff, handoff_created = _handoff_seconds(parts, emulated)
         request_kb = await _mean_request_kb(ctx, job.job_id)
-        batches = await _provider_batches(ctx, job.job_id)
+        batches = _provider_batches(parts)
         provider = _provider_seconds(emulated)
     finally:
         await wal.close()
@@ -361,32 +362,33 @@ def _covered_seconds(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
-async def _provider_batches(ctx: ServiceContext, job_id: str) -> str:
-    """Provider batches per step, e.g. ``4+4`` for two steps split into four parts each."""
+async def _job_parts(ctx: ServiceContext, job_id: str) -> list[Any]:
+    """The job's provider parts, in step order: ``(step, provider_batch_id,
+    create_batch_response, latest_polling_response)``, read once for the figures below."""
     async with ctx.session_factory() as session:
-        rows = (
-            await session.execute(
-                select(LLMBatchJobRow.step, func.count(LLMBatchPartRow.provider_batch_id))
-                .join(LLMBatchPartRow, LLMBatchPartRow.llm_batch_id == LLMBatchJobRow.id)
-                .where(LLMBatchJobRow.letta_batch_job_id == job_id)
-                .group_by(LLMBatchJobRow.step)
-                .order_by(LLMBatchJobRow.step)
-            )
-        ).all()
-    return "+".join(str(n) for _, n in rows)
-
-
-async def _job_batch_ids(ctx: ServiceContext, job_id: str) -> set[str]:
-    async with ctx.session_factory() as session:
-        return set(
+        return list(
             (
-                await session.scalars(
-                    select(LLMBatchPartRow.provider_batch_id)
-                    .join(LLMBatchJobRow, LLMBatchPartRow.llm_batch_id == LLMBatchJobRow.id)
+                await session.execute(
+                    select(
+                        LLMBatchJobRow.step,
+                        LLMBatchPartRow.provider_batch_id,
+                        LLMBatchPartRow.create_batch_response,
+                        LLMBatchPartRow.latest_polling_response,
+                    )
+                    .join(LLMBatchPartRow, LLMBatchPartRow.llm_batch_id == LLMBatchJobRow.id)
                     .where(LLMBatchJobRow.letta_batch_job_id == job_id)
+                    .order_by(LLMBatchJobRow.step)
                 )
             ).all()
         )
+
+
+def _provider_batches(parts: list[Any]) -> str:
+    """Provider batches per step, e.g. ``4+4`` for two steps split into four parts each."""
+    per_step: dict[int, int] = {}
+    for step, batch_id, _, _ in parts:
+        per_step[step] = per_step.get(step, 0) + (batch_id is not None)
+    return "+".join(str(n) for _, n in sorted(per_step.items()))
 
 
 async def _emulator_batches(emulator_url: str, ids: set[str]) -> dict[str, dict[str, Any]]:
@@ -418,9 +420,7 @@ async def _mean_request_kb(ctx: ServiceContext, job_id: str) -> float:
     return float(mean or 0) / 1024
 
 
-async def _handoff_seconds(
-    ctx: ServiceContext, job_id: str, emulated: dict[str, dict[str, Any]]
-) -> tuple[float, float]:
+def _handoff_seconds(parts: list[Any], emulated: dict[str, dict[str, Any]]) -> tuple[float, float]:
     """Longest time from a step's last provider batch ending to the next step's first batch
     being submitted, and being created, all on the provider's clock.
 
@@ -428,24 +428,10 @@ async def _handoff_seconds(
     as submitted when its create call's body had arrived whole: ``created_at`` less the
     provider's own time accepting it (``accept_seconds``: decoding and validating the JSON,
     up to 256 MB), which is not orchestration and which the real API spends on its side."""
-    async with ctx.session_factory() as session:
-        rows = (
-            await session.execute(
-                select(
-                    LLMBatchJobRow.step,
-                    LLMBatchPartRow.provider_batch_id,
-                    LLMBatchPartRow.create_batch_response,
-                    LLMBatchPartRow.latest_polling_response,
-                )
-                .join(LLMBatchPartRow, LLMBatchPartRow.llm_batch_id == LLMBatchJobRow.id)
-                .where(LLMBatchJobRow.letta_batch_job_id == job_id)
-                .order_by(LLMBatchJobRow.step)
-            )
-        ).all()
     created: dict[int, datetime] = {}
     submitted: dict[int, datetime] = {}
     ended: dict[int, datetime] = {}
-    for step, batch_id, create, polled in rows:
+    for step, batch_id, create, polled in parts:
         if create:
             at = datetime.fromisoformat(create["created_at"])
             created[step] = min(at, created.get(step, at))
