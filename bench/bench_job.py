@@ -53,7 +53,6 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -70,7 +69,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import peak_rss  # noqa: E402
 from bench.cpu_sampler import CpuSampler  # noqa: E402
-from bench.fleet import FLEETS, agents, scenario  # noqa: E402
+from bench.fleet import FLEETS, agents, job_requests, scenario  # noqa: E402
 from bench.history_seed import seed_history  # noqa: E402
 from bench.pg_wal import WalMeter, wal_mb  # noqa: E402
 from bench.process_cpu import ProcessCpu  # noqa: E402
@@ -167,10 +166,6 @@ def _stop_extra_workers(started: list[tuple[subprocess.Popen[bytes], Path]]) -> 
 _POLL = PollSettings(initial_seconds=1, factor=1.0, max_seconds=1)
 
 
-def _job_input(agent_ids: Iterable[str]) -> dict[str, Any]:
-    return {"requests": [{"agent_id": a, "input": "hi"} for a in agent_ids]}
-
-
 async def run_prior_jobs(
     env: WorkflowEnvironment,
     url: str,
@@ -193,7 +188,7 @@ async def run_prior_jobs(
         ):
             client = LettaBatchClient(env.client, ctx)
             for _ in range(count):
-                job = await client.submit(_job_input(agent_ids), max_steps=steps, poll=_POLL)
+                job = await client.submit(job_requests(agent_ids), max_steps=steps, poll=_POLL)
                 result = await client.wait(job.job_id)
                 if result.status != "completed":
                     raise RuntimeError(f"prior job {job.job_id} ended {result.status}")
@@ -249,7 +244,7 @@ async def run_one(
                     submitter = ServiceContext(engine=create_engine(url), settings=settings)
                     try:
                         job = await LettaBatchClient(env.client, submitter).submit(
-                            _job_input(loaded.agent_ids.values()),
+                            job_requests(loaded.agent_ids.values()),
                             max_steps=steps,
                             poll=_POLL,
                             shards=processes,

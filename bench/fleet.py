@@ -14,6 +14,7 @@ Fleets:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 FLEETS = ("letta", "lean")
@@ -92,3 +93,8 @@ def agents(n: int, tag: str, fleet: str = "letta") -> dict[str, Any]:
             for i in range(n)
         ]
     }
+
+
+def job_requests(agent_ids: Iterable[str]) -> dict[str, Any]:
+    """A job's input for both benchmarks: every agent gets the message ``hi``."""
+    return {"requests": [{"agent_id": a, "input": "hi"} for a in agent_ids]}

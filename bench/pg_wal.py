@@ -49,7 +49,8 @@ class WalMeter:
         return WalReading(lsn=int(lsn), checkpoints=int(checkpoints))
 
     async def settings(self) -> str:
-        """The settings that decide how often checkpoints come, e.g. ``max_wal_size=1GB``."""
+        """The settings the WAL and checkpoint figures depend on (how often checkpoints come,
+        whether full-page images are compressed, the buffer cache), e.g. ``max_wal_size=1GB``."""
         names = ("max_wal_size", "checkpoint_timeout", "wal_compression", "shared_buffers")
         values = await self._conn.fetchrow(
             "SELECT " + ", ".join(f"current_setting('{name}')" for name in names)

@@ -36,7 +36,7 @@ from sqlalchemy import event
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.fleet import FLEETS, agents, scenario  # noqa: E402
+from bench.fleet import FLEETS, agents, job_requests, scenario  # noqa: E402
 from bench.history_seed import seed_history  # noqa: E402
 from bench.pg_wal import WalMeter, wal_mb  # noqa: E402
 from letta_batch.config import Settings  # noqa: E402
@@ -118,7 +118,7 @@ async def run(
         job = await submit.submit_batch(
             ctx,
             org,
-            {"requests": [{"agent_id": a, "input": "hi"} for a in loaded.agent_ids.values()]},
+            job_requests(loaded.agent_ids.values()),
             max_steps=steps,
         )
         await run_steps(ctx, org, job.job_id, steps, timed=timed, three_phase=three_phase)
