@@ -26,13 +26,20 @@ _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 loads: Callable[[str | bytes | bytearray | memoryview], Any] = orjson.loads
 
 
-def dumps_bytes(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
-    """``value`` as compact UTF-8 JSON bytes."""
+def dumps_bytes(
+    value: Any, default: Callable[[Any], Any] | None = None, *, sort_keys: bool = False
+) -> bytes:
+    """``value`` as compact UTF-8 JSON bytes (object keys sorted with ``sort_keys``, at every
+    level, in code-point order like ``json.dumps(sort_keys=True)``)."""
     try:
-        return orjson.dumps(value, default=default, option=_OPTIONS)
+        return orjson.dumps(
+            value,
+            default=default,
+            option=(_OPTIONS | orjson.OPT_SORT_KEYS) if sort_keys else _OPTIONS,
+        )
     except orjson.JSONEncodeError:
         return json.dumps(
-            value, default=default, ensure_ascii=False, separators=(",", ":")
+            value, default=default, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys
         ).encode()
 
 

@@ -14,10 +14,11 @@ from .clock import new_id
 from .config import EmulatorConfig
 from .errors import ApiError, envelope, error_type_for
 from .faults import POST_KINDS, PRE_KINDS, FaultRule, FaultSet
-from .outcomes import BatchContext, canonical
+from .outcomes import BatchContext
 from .results import stream_results
 from .scenario import Scenario
 from .state import REQUEST_ID, STATE_KEY, EmulatorState, state_of
+from .stored_params import StoredParams
 from .validation import check_envelope, decode_body
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ async def _read_body(request: web.Request, limit: int) -> bytearray:
     return body
 
 
-Prepared = tuple[list[str], list[bytes], list[str | None], bytearray]
+Prepared = tuple[list[str], StoredParams, list[str | None], bytearray]
 
 
 def _prepare(holder: list[bytearray], ctx: BatchContext) -> Prepared:
@@ -139,16 +140,16 @@ def _prepare(holder: list[bytearray], ctx: BatchContext) -> Prepared:
     """
     pairs: list[Any] = check_envelope(decode_body(holder.pop()), ctx.config)
     ids: list[str] = []
-    raws: list[bytes] = []
+    stored = StoredParams()
     user_ids: list[str | None] = []
     codes = bytearray()
     for i, (custom_id, params) in enumerate(pairs):
         pairs[i] = None
         ids.append(custom_id)
-        raws.append(canonical(params))
+        stored.add(params)
         user_ids.append(ctx.user_id(params))
         codes.append(ctx.natural_code(custom_id, params))
-    return ids, raws, user_ids, codes
+    return ids, stored, user_ids, codes
 
 
 async def create(request: web.Request) -> web.Response:

@@ -8,25 +8,22 @@ the same precedence re-derives the error or the message from the stored params b
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from letta_batch import json_codec
 
 from .clock import derived_id
 from .config import EmulatorConfig
 from .faults import OutcomeFault
 from .model import SyntheticModel
 from .scenario import Scenario, reply_outcome
+from .stored_params import StoredParams
 from .validation import RowError, validate_params
 
 SUCCEEDED, ERRORED, CANCELED, EXPIRED = 0, 1, 2, 3
 CODE_NAMES = ("succeeded", "errored", "canceled", "expired")
 CODES = {name: code for code, name in enumerate(CODE_NAMES)}
-
-
-def canonical(params: dict[str, Any]) -> bytes:
-    """Canonical JSON bytes of params: the stored form and the model's seed input."""
-    return json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 @dataclass(frozen=True)
@@ -76,18 +73,18 @@ class BatchContext:
 
 
 class RowRenderer:
-    """Turns `(custom_id, params bytes, code)` into one JSONL line (bytes, `\\n`-terminated)."""
+    """Turns a request (its custom id, stored params and outcome) into one JSONL line."""
 
     def __init__(self, batch_id: str, ctx: BatchContext) -> None:
         self.batch_id = batch_id
         self.ctx = ctx
         self.model = SyntheticModel(ctx.config)
 
-    def row(self, custom_id: str, params_bytes: bytes, code: int) -> dict[str, Any]:
-        """The MessageBatchIndividualResponse dict."""
+    def row(self, custom_id: str, stored: StoredParams, i: int, code: int) -> dict[str, Any]:
+        """The MessageBatchIndividualResponse dict of request ``i``."""
         if code in (CANCELED, EXPIRED):
             return {"custom_id": custom_id, "result": {"type": CODE_NAMES[code]}}
-        params = json.loads(params_bytes)
+        params = stored.parsed(i)
         if code == ERRORED:
             problem, request_id = self.ctx.row_error(custom_id, params)
             error = {
@@ -99,13 +96,12 @@ class RowRenderer:
         message = self.model.message(
             custom_id,
             params,
-            params_bytes,
+            stored.canonical(i),
             derived_id("msg_", self.batch_id, custom_id),
             self.ctx.reply(custom_id, params),
         )
         return {"custom_id": custom_id, "result": {"type": "succeeded", "message": message}}
 
-    def line(self, custom_id: str, params_bytes: bytes, code: int) -> bytes:
-        """One JSONL line; json.dumps escapes newlines, so a row never spans two lines."""
-        row = self.row(custom_id, params_bytes, code)
-        return json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    def line(self, custom_id: str, stored: StoredParams, i: int, code: int) -> bytes:
+        """One JSONL line; JSON escapes newlines in strings, so a row never spans two lines."""
+        return json_codec.dumps_bytes(self.row(custom_id, stored, i, code)) + b"\n"

@@ -13,6 +13,7 @@ from .errors import not_found
 from .faults import STREAM_KINDS, FaultRule
 from .outcomes import RowRenderer
 from .state import REQUEST_ID, state_of
+from .stored_params import StoredParams
 
 if TYPE_CHECKING:
     from .store import Batch
@@ -27,12 +28,12 @@ def shuffled_order(batch: Batch, seed: str) -> list[int]:
     return order
 
 
-def _render(renderer: RowRenderer, batch: Batch, params: list[bytes], idxs: list[int]) -> bytes:
-    return b"".join(renderer.line(batch.custom_ids[i], params[i], batch.codes[i]) for i in idxs)
+def _render(renderer: RowRenderer, batch: Batch, params: StoredParams, idxs: list[int]) -> bytes:
+    return b"".join(renderer.line(batch.custom_ids[i], params, i, batch.codes[i]) for i in idxs)
 
 
 def _render_timed(
-    renderer: RowRenderer, batch: Batch, params: list[bytes], idxs: list[int]
+    renderer: RowRenderer, batch: Batch, params: StoredParams, idxs: list[int]
 ) -> tuple[bytes, float]:
     """The rows and the CPU seconds this thread spent rendering them (not waiting)."""
     started = time.thread_time()
@@ -91,7 +92,7 @@ async def _cut(
     resp: web.StreamResponse,
     renderer: RowRenderer,
     batch: Batch,
-    params: list[bytes],
+    params: StoredParams,
     order: list[int],
     sent: int,
 ) -> None:

@@ -1,6 +1,7 @@
 """Batch state and the lifecycle clock (in memory, one event-loop thread).
 
-Requests are stored compactly: custom ids, canonical params bytes and one outcome byte each.
+Requests are stored compactly: custom ids, canonical params (``stored_params``: each distinct
+``tools`` array once per batch) and one outcome byte each.
 Lifecycle transitions are evaluated lazily (`refresh`) whenever a batch is touched, against
 the emulated clock, so advancing the clock or polling is all it takes to move a batch on.
 """
@@ -16,6 +17,7 @@ from .clock import Clock, new_id, rfc3339, stable_fraction
 from .config import EmulatorConfig
 from .errors import bad_request, not_found
 from .outcomes import CANCELED, CODE_NAMES, EXPIRED, BatchContext
+from .stored_params import StoredParams
 
 
 @dataclass
@@ -29,7 +31,7 @@ class Batch:
     processing_seconds: float
     ctx: BatchContext
     custom_ids: list[str]
-    params: list[bytes]
+    params: StoredParams
     user_ids: list[str | None]
     codes: bytearray
     """Outcome per request (outcomes.SUCCEEDED …); final once the batch has ended."""
@@ -103,7 +105,7 @@ class BatchStore:
         self,
         ctx: BatchContext,
         ids: list[str],
-        params: list[bytes],
+        params: StoredParams,
         user_ids: list[str | None],
         codes: bytearray,
     ) -> Batch:
@@ -183,7 +185,7 @@ class BatchStore:
                 "In progress batches cannot be deleted. Consider canceling the batch instead."
             )
         batch.deleted_at = self.clock.now()
-        batch.params = []  # free the bulk of the memory; ids stay for the admin view
+        batch.params = StoredParams()  # free the bulk of the memory; ids stay for the admin view
         return batch
 
     def force_end(self, batch_id: str) -> Batch:

@@ -8,6 +8,7 @@ where it is known (pydantic style `loc: message`).
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -48,11 +49,27 @@ def parse_envelope(body: bytes, config: EmulatorConfig) -> list[tuple[str, dict[
 
 
 def decode_body(body: bytes | bytearray) -> Any:
-    """json.loads with the live API's 400 message on failure."""
+    """json.loads with the live API's 400 message on failure.
+
+    ``NaN``, ``Infinity`` and numbers beyond a double's range are refused: they are not JSON
+    (RFC 8259), and params must keep their values through the canonical form
+    (``stored_params``), where a non-finite number has no spelling.
+    """
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_not_json, parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request(f"The request body is not valid JSON: {exc}") from None
+
+
+def _not_json(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number out of range: {text}")
+    return value
 
 
 def check_envelope(data: Any, config: EmulatorConfig) -> list[tuple[str, dict[str, Any]]]:
