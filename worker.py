@@ -34,6 +34,7 @@ from temporalio.common import SearchAttributeKey
 from temporalio.worker import Worker
 
 from activities.workers import SHARD_SLOTS, process_workers
+from letta_batch import event_loop
 from letta_batch.client import connect_temporal
 from letta_batch.config import Settings
 from letta_batch.db.engine import create_engine
@@ -133,7 +134,7 @@ async def run_worker(settings: Settings, options: WorkerOptions, *, register: bo
 def _child_process(settings: Settings, options: WorkerOptions, log_level: str) -> None:
     configure_logging(log_level)
     # The parent registered the search attributes; children would only race it.
-    asyncio.run(run_worker(settings, options, register=False))
+    event_loop.run(run_worker(settings, options, register=False), settings.event_loop)
 
 
 def run_processes(
@@ -156,7 +157,7 @@ def run_processes(
     for child in children:
         child.start()
     try:
-        asyncio.run(run_worker(settings, options))
+        event_loop.run(run_worker(settings, options), settings.event_loop)
     finally:
         for child in children:
             if child.is_alive() and child.pid is not None:

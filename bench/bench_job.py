@@ -73,6 +73,7 @@ from bench.fleet import FLEETS, agents, job_requests, scenario  # noqa: E402
 from bench.history_seed import seed_history  # noqa: E402
 from bench.pg_wal import WalMeter, wal_mb  # noqa: E402
 from bench.process_cpu import ProcessCpu  # noqa: E402
+from letta_batch import event_loop  # noqa: E402
 from letta_batch.client import LettaBatchClient, workflow_id_for  # noqa: E402
 from letta_batch.config import Settings  # noqa: E402
 from letta_batch.contracts import PollSettings  # noqa: E402
@@ -582,7 +583,8 @@ if __name__ == "__main__":
     emulator, url = start_emulator(args.fleet)
     try:
         tune_gc()  # as worker.py does
-        asyncio.run(
+        # The in-process worker runs on this loop: the configured one, as worker.py's.
+        event_loop.run(
             main(
                 args.agents,
                 args.steps,

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import peak_rss  # noqa: E402
+from letta_batch import event_loop  # noqa: E402
 from letta_batch.client import connect_temporal  # noqa: E402
 from letta_batch.config import Settings  # noqa: E402
 from letta_batch.db.engine import StatementCounter, create_engine  # noqa: E402
@@ -76,4 +77,4 @@ if __name__ == "__main__":
     parser.add_argument(
         "--max-concurrent-activities", type=int, default=WorkerOptions.max_concurrent_activities
     )
-    asyncio.run(main(parser.parse_args()))
+    event_loop.run(main(parser.parse_args()))  # as worker.py: LETTA_BATCH_EVENT_LOOP

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -50,6 +51,11 @@ class Settings(BaseModel):
     decide, built-in tools and persist as this many concurrent activities, each on a slice
     of the agents. Set it to the number of worker processes (``worker.py --processes``) so
     that a large step uses every core; 1 suits small jobs and a single process."""
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    """``LETTA_BATCH_EVENT_LOOP``: the event loop of the worker and emulator processes
+    (``letta_batch.event_loop``). uvloop moves the bytes of COPY streams, request bodies and
+    results through sockets in C; ``asyncio`` keeps the standard library's loop, as does a
+    platform without uvloop."""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -69,5 +75,6 @@ class Settings(BaseModel):
                 batch_max_requests=env.get("LETTA_BATCH_MAX_REQUESTS") or None,
                 batch_max_bytes=env.get("LETTA_BATCH_MAX_BYTES") or None,
                 phase_shards=env.get("LETTA_BATCH_SHARDS") or 1,
+                event_loop=env.get("LETTA_BATCH_EVENT_LOOP") or "uvloop",
             )
         )

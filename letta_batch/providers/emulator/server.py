@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from letta_batch import event_loop
+
 from .app import build_app
 from .config import EmulatorConfig
 from .faults import FaultRule, FaultSet, parse_faults
@@ -132,7 +134,8 @@ class EmulatorServer:
     def serve_forever(self, on_ready: Callable[[], None] | None = None) -> None:
         """Serve in the calling thread until interrupted (used by the CLI)."""
         try:
-            asyncio.run(self._main(on_ready))
+            # A process of its own: the configured loop (uvloop by default), as the worker's.
+            event_loop.run(self._main(on_ready))
         except KeyboardInterrupt:
             log.info("emulator stopped")
 
