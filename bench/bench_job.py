@@ -7,7 +7,8 @@ counted on its engine; peak RSS is this process's from job start to end, see pea
 that includes memory the loading of the agent definitions freed but the allocator kept,
 ~1 GiB for 100,000 agents) unless ``--workers-outside`` runs every worker in a process of its
 own (bench/worker_process.py, which reports its statements and peak RSS); the emulator runs
-as a separate process so its work does not count as orchestration.
+as a separate process so its work does not count as orchestration ("rss_emulator_mb" is its
+peak RSS over its life, i.e. over every size of one invocation).
 Phase times are the time covered by the activities' scheduled→completed spans in the
 histories (a sharded phase's concurrent activities count once);
 "overhead/step" is everything but durable-timer waits and the provider's processing: the
@@ -345,6 +346,10 @@ async def run_one(
         # In this process, memory the set-up freed but the allocator kept (fragments of
         # 100,000 loaded definitions) counts too: --workers-outside measures workers alone.
         "rss_mb": extra_rss if outside else peak_rss.peak_mib() + extra_rss,
+        # The emulator's peak over its life (it serves every size of the invocation): the
+        # provider's memory, apart from the workers'. -1 when unknown.
+        "rss_emulator_mb": (peak_rss.process_peak_mib(emulator_pid) if emulator_pid else None)
+        or -1.0,
     }
 
 
@@ -539,6 +544,7 @@ async def main(
         "wal_mb_step",
         "checkpoints",
         "rss_mb",
+        "rss_emulator_mb",
     ]
     for c in cols:
         table.add_column(c.replace("_s", "/s").replace("_step", "/step"), justify="right")
