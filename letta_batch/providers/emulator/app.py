@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from aiohttp import web
@@ -12,6 +13,7 @@ from aiohttp import web
 from .admin import add_admin_routes
 from .clock import new_id
 from .config import EmulatorConfig
+from .envelope_stream import NotStreamable, body_text, stream_requests
 from .errors import ApiError, envelope, error_type_for
 from .faults import POST_KINDS, PRE_KINDS, FaultRule, FaultSet
 from .outcomes import BatchContext
@@ -135,16 +137,38 @@ Prepared = tuple[list[str], StoredParams, list[str | None], bytearray]
 def _prepare(holder: list[bytearray], ctx: BatchContext) -> Prepared:
     """Decode, validate and classify a create body (runs in a worker thread).
 
-    Memory matters for 100k x 8 KB batches: the raw body is released right after decoding and
-    each parsed request right after it has been canonicalised and classified.
+    Memory matters for 100k x 10 KB batches: the raw body is released once it has been read
+    as text, and the requests are decoded one at a time, each released once canonicalised and
+    classified (``envelope_stream``). A body that is not valid throughout is decoded whole,
+    as before, for its errors.
     """
-    pairs: list[Any] = check_envelope(decode_body(holder.pop()), ctx.config)
+    raw = holder.pop()
+    text = body_text(raw)
+    # json.loads reads the text as it read the bytes, which can then go.
+    body: bytes | bytearray | str = raw if text is None else text
+    del raw
+    if text is not None:
+        try:
+            return _classify(stream_requests(text, ctx.config.max_requests), ctx)
+        except NotStreamable:
+            pass
+    pairs: list[Any] = check_envelope(decode_body(body), ctx.config)
+    del body, text
+
+    def releasing() -> Iterator[tuple[str, dict[str, Any]]]:
+        for i, pair in enumerate(pairs):
+            pairs[i] = None
+            yield pair
+
+    return _classify(releasing(), ctx)
+
+
+def _classify(requests: Iterator[tuple[str, dict[str, Any]]], ctx: BatchContext) -> Prepared:
     ids: list[str] = []
     stored = StoredParams()
     user_ids: list[str | None] = []
     codes = bytearray()
-    for i, (custom_id, params) in enumerate(pairs):
-        pairs[i] = None
+    for custom_id, params in requests:
         ids.append(custom_id)
         stored.add(params)
         user_ids.append(ctx.user_id(params))

@@ -48,7 +48,13 @@ def parse_envelope(body: bytes, config: EmulatorConfig) -> list[tuple[str, dict[
     return check_envelope(decode_body(body), config)
 
 
-def decode_body(body: bytes | bytearray) -> Any:
+def json_decoder() -> json.JSONDecoder:
+    """The decoder ``decode_body`` uses, for decoding a body piece by piece
+    (``envelope_stream``)."""
+    return json.JSONDecoder(parse_constant=_not_json, parse_float=_finite_float)
+
+
+def decode_body(body: bytes | bytearray | str) -> Any:
     """json.loads with the live API's 400 message on failure.
 
     ``NaN``, ``Infinity`` and numbers beyond a double's range are refused: they are not JSON
@@ -93,7 +99,7 @@ def check_envelope(data: Any, config: EmulatorConfig) -> list[tuple[str, dict[st
         )
     out: list[tuple[str, dict[str, Any]]] = []
     for i, item in enumerate(requests):
-        out.append(_check_item(i, item))
+        out.append(check_item(i, item))
     seen: set[str] = set()
     for custom_id, _ in out:
         if custom_id in seen:
@@ -105,7 +111,7 @@ def check_envelope(data: Any, config: EmulatorConfig) -> list[tuple[str, dict[st
     return out
 
 
-def _check_item(i: int, item: Any) -> tuple[str, dict[str, Any]]:
+def check_item(i: int, item: Any) -> tuple[str, dict[str, Any]]:
     loc = f"requests.{i}"
     if not isinstance(item, dict):
         raise bad_request(f"{loc}: Input should be a valid dictionary")
