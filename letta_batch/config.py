@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from letta_batch.event_loop import EventLoopKind
 
 #: The organization used when a caller does not name one (single-tenant installs, the demo).
 DEFAULT_ORGANIZATION_ID = "org-00000000-0000-4000-8000-000000000000"
@@ -51,7 +52,7 @@ class Settings(BaseModel):
     decide, built-in tools and persist as this many concurrent activities, each on a slice
     of the agents. Set it to the number of worker processes (``worker.py --processes``) so
     that a large step uses every core; 1 suits small jobs and a single process."""
-    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    event_loop: EventLoopKind = "uvloop"
     """``LETTA_BATCH_EVENT_LOOP``: the event loop of the worker and emulator processes
     (``letta_batch.event_loop``). uvloop moves the bytes of COPY streams, request bodies and
     results through sockets in C; ``asyncio`` keeps the standard library's loop, as does a

@@ -21,7 +21,7 @@ from typing import Any
 from letta_batch import json_codec
 
 #: A string no request sends: the array's place in the sorted params is found by serialising
-#: it there. ``canonical`` checks that it occurs exactly once.
+#: it there. ``_split`` checks that it occurs exactly once.
 _SENTINEL = "\ue000letta-emulator-tools-slot\ue000"
 _KEY = b'"tools":'
 _SLOT = _KEY + json_codec.dumps_bytes(_SENTINEL)
