@@ -38,19 +38,19 @@ def start_window() -> bool:
 
 def peak_mib() -> float:
     """Peak RSS in MiB since `start_window` (the whole process's life where unsupported)."""
-    try:
-        for line in _STATUS.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _vm_hwm_mib(_STATUS)
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def process_peak_mib(pid: int) -> float | None:
     """Peak RSS in MiB of another process over its life (``VmHWM``); None if unreadable."""
+    return _vm_hwm_mib(Path(f"/proc/{pid}/status"))
+
+
+def _vm_hwm_mib(status: Path) -> float | None:
+    """``VmHWM`` of a ``/proc/<pid>/status`` file in MiB; None if unreadable."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        for line in status.read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     except OSError:
