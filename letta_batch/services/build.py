@@ -79,22 +79,7 @@ async def build_requests(ctx: ServiceContext, arg: BuildRequestsInput) -> BuildR
     # The step's row is shared by every shard: it is created in a transaction of its own so
     # that shards building at once do not wait on each other's uncommitted insert of it.
     async with ctx.session_factory.begin() as session:
-        await insert_ignore(
-            session,
-            LLMBatchJobRow.__table__,
-            [
-                {
-                    "id": llm_batch_id,
-                    "organization_id": org,
-                    "letta_batch_job_id": arg.job_id,
-                    "step": arg.step,
-                    "status": ProviderBatchStatus.building.value,
-                    "llm_provider": llm_provider,
-                    "request_count": 0,
-                }
-            ],
-            conflict_columns=["id"],
-        )
+        await create_step_row(session, org, arg.job_id, arg.step, llm_provider)
     mine = agents_of(arg.shard, agent_ids)
     built = failed = 0
     planner = PartPlanner(
@@ -137,6 +122,32 @@ async def build_requests(ctx: ServiceContext, arg: BuildRequestsInput) -> BuildR
     await checkpoint("build.after_commit")
     return BuildRequestsOutput(
         llm_batch_id=llm_batch_id, request_count=built - failed, failed_count=failed
+    )
+
+
+async def create_step_row(
+    session: Any, org: str, job_id: str, step: int, llm_provider: str
+) -> None:
+    """The step's ``llm_batch_jobs`` row, unless a shard (or an earlier attempt) made it.
+
+    Every unique constraint arbitrates, not just the id's: two shards that insert at the
+    same moment both pass PostgreSQL's pre-check, and a constraint that is not an arbiter
+    (``letta_batch_job_id, step``) then raises for the second instead of skipping it.
+    """
+    await insert_ignore(
+        session,
+        LLMBatchJobRow.__table__,
+        [
+            {
+                "id": llm_batch_id_for(job_id, step),
+                "organization_id": org,
+                "letta_batch_job_id": job_id,
+                "step": step,
+                "status": ProviderBatchStatus.building.value,
+                "llm_provider": llm_provider,
+                "request_count": 0,
+            }
+        ],
     )
 
 
