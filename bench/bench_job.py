@@ -16,6 +16,8 @@ phases' sum less the emulator's own work on the job's batches (column "provider"
 each create call once its body has arrived, i.e. decoding and validating up to 256 MB of JSON,
 plus the CPU time of rendering the results files; the emulator measures both and reports them
 in its admin API);
+"retries" is the activity attempts that failed or timed out before one completed (from the
+histories' started events): 0 in a healthy run, so a race or a timeout shows up here;
 "handoff" is the longest time from a provider batch ending to the next step's batch being
 submitted, i.e. its create call's body delivered whole (the poll interval here is 1 s);
 "handoff_created" runs to the batch being created instead, the provider's accept of the upload
@@ -276,7 +278,7 @@ async def run_one(
             extra_sql, extra_rss = _stop_extra_workers(extra)
         phases: dict[str, float] = defaultdict(float)
         spans: dict[str, list[tuple[float, float]]] = defaultdict(list)
-        events = size = runs = 0
+        events = size = runs = retries = 0
         async for wf in env.client.list_workflows(f"WorkflowId = '{workflow_id_for(job.job_id)}'"):
             history = await env.client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history()
             runs += 1
@@ -284,6 +286,9 @@ async def run_one(
             size += len(history.to_json())
             started_at: dict[int, tuple[str, float]] = {}
             for e in history.events:
+                if e.HasField("activity_task_started_event_attributes"):
+                    # The attempt that ran to the end: every earlier one failed or timed out.
+                    retries += e.activity_task_started_event_attributes.attempt - 1
                 attrs = e.activity_task_scheduled_event_attributes
                 if e.HasField("activity_task_scheduled_event_attributes"):
                     started_at[e.event_id] = (
@@ -332,6 +337,7 @@ async def run_one(
         "events_step": events / steps,
         "kb_step": size / steps / 1024,
         "runs": runs,
+        "retries": retries,
         "handoff_s": handoff,
         "handoff_created_s": handoff_created,
         "processes": processes,
@@ -533,6 +539,7 @@ async def main(
         "events_step",
         "kb_step",
         "runs",
+        "retries",
         "handoff_s",
         "handoff_created_s",
         "processes",

@@ -24,6 +24,7 @@ from letta_batch.repositories.bulk import (
 from letta_batch.repositories.messages import (
     in_context_ids,
     insert_messages,
+    insert_new_messages,
     list_agent_messages,
     load_in_context_messages,
     load_messages,
@@ -42,6 +43,7 @@ __all__ = [
     "in_values",
     "insert_ignore",
     "insert_messages",
+    "insert_new_messages",
     "insert_rows",
     "list_agent_messages",
     "list_agents",

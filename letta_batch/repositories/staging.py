@@ -19,7 +19,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import JSON, BigInteger, Column, MetaData, Table, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -100,8 +102,28 @@ async def copy_rows(
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection  # the asyncpg connection, inside this transaction
     assert driver is not None
-    await driver.copy_records_to_table(table_name, records=records, columns=keys)
+    try:
+        await driver.copy_records_to_table(table_name, records=records, columns=keys)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise database_error(statement, exc) from exc
     sync.dispatch.after_cursor_execute(sync, None, statement, (), None, False)
+
+
+def database_error(statement: str, exc: Exception) -> DBAPIError:
+    """asyncpg's error as SQLAlchemy raises it for every other statement.
+
+    COPY goes to the driver directly, so its errors would bypass SQLAlchemy's wrapping and
+    reach the activities' translator (retryable ``DatabaseError``, the driver's long chain
+    kept out of the failure) as unknown exceptions.
+    """
+    cls: type[DBAPIError] = DBAPIError
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        cls = IntegrityError
+    elif isinstance(exc, asyncpg.SyntaxOrAccessError):
+        cls = ProgrammingError
+    elif isinstance(exc, asyncpg.InterfaceError | asyncpg.PostgresConnectionError):
+        cls = OperationalError
+    return cls(statement, None, exc)
 
 
 async def stage_rows(session: AsyncSession, table: Table, rows: Sequence[Row]) -> Table:

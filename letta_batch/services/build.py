@@ -26,7 +26,7 @@ from letta_batch.db.models_batch import (
 from letta_batch.repositories.agents import load_agents, set_message_ids
 from letta_batch.repositories.bulk import insert_ignore, insert_row_stream
 from letta_batch.repositories.messages import (
-    insert_messages,
+    insert_new_messages,
     load_in_context_messages,
     update_system_messages,
 )
@@ -204,7 +204,9 @@ async def _build_chunk(
             ],
             conflict_columns=["id"],
         )
-    await insert_messages(session, org, builder.new_messages)
+    # New: a shard's items and messages commit together, and a committed shard is not built
+    # again (``shard_built``).
+    await insert_new_messages(session, org, builder.new_messages)
     if builder.message_ids:
         await set_message_ids(session, org, builder.message_ids)
     if builder.system_texts:

@@ -3,7 +3,9 @@
 Shared by ``persist_step`` (items decided earlier, tool results read back from the database)
 and ``settle_step`` (items decided and their built-in tools run in the same transaction).
 Message ids derive from the item id, inserts ignore existing ids and ``message_ids`` only
-gains ids it lacks, so writing the same items again writes nothing twice.
+gains ids it lacks, so writing the same items again writes nothing twice. Settle, which
+only writes items nothing has written (``pending`` ones, whose status changes in the same
+transaction), inserts its messages as new instead.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from letta_batch.db.models_agents import AgentRow
 from letta_batch.db.models_batch import BatchJobAgentRow, LLMBatchItemRow
 from letta_batch.repositories.agents import set_message_ids
 from letta_batch.repositories.bulk import dialect_name, in_values, update_rows
-from letta_batch.repositories.messages import insert_messages
+from letta_batch.repositories.messages import insert_messages, insert_new_messages
 from letta_batch.schemas import AgentRunStatus, ItemStepStatus, Message, StopReason
 from letta_batch.services.runtime import ServiceContext
 from letta_batch.stepping.decide import Decision, DecisionAction
@@ -67,12 +69,15 @@ async def write_finished(
     out: PersistStepOutput,
     *,
     with_reason: bool = False,
+    messages_are_new: bool = False,
 ) -> None:
     """Write ``finished`` items (``agents`` from :func:`load_agent_states`); counts into
     ``out``. Four statements or so whatever the number of items.
 
     ``with_reason`` also sets the items' ``stop_reason`` and ``error`` as ``apply_decisions``
-    does (settle writes an item once; ``item.error`` is then read as well)."""
+    does (settle writes an item once; ``item.error`` is then read as well).
+    ``messages_are_new`` when no attempt can have written these items' messages yet
+    (:func:`insert_new_messages`): persist re-reads failed items it wrote, settle does not."""
     now = ctx.clock()
     messages: list[Message] = []
     new_ids: dict[str, list[str]] = {}
@@ -127,7 +132,10 @@ async def write_finished(
             update["stop_reason"] = decision.stop_reason.value if decision.stop_reason else None
             update["error"] = decision.reason if failed else item.error
         item_updates.append(update)
-    await insert_messages(session, org, messages)
+    if messages_are_new:
+        await insert_new_messages(session, org, messages)
+    else:
+        await insert_messages(session, org, messages)
     if new_ids:
         await set_message_ids(session, org, new_ids)
     await update_rows(session, LLMBatchItemRow.__table__, item_updates)

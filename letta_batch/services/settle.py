@@ -152,7 +152,11 @@ async def _settle_chunk(
             )
         )
     persisted = PersistStepOutput()
-    await write_finished(ctx, session, org, finished, agents, persisted, with_reason=True)
+    # The chunk's items were pending: nothing has written their messages (its status
+    # changes in this transaction), so they go in as new ones.
+    await write_finished(
+        ctx, session, org, finished, agents, persisted, with_reason=True, messages_are_new=True
+    )
     out.settled += len(finished)
     out.messages_written += persisted.messages_written
     await update_rows(session, LLMBatchItemRow.__table__, waiting)

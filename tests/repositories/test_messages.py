@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from letta_batch import ids
 from letta_batch.db import models as m
 from letta_batch.repositories import (
     insert_messages,
+    insert_new_messages,
     list_agent_messages,
     load_agents,
     load_in_context_messages,
@@ -42,6 +45,34 @@ async def test_insert_messages_is_idempotent(session_factory, org_id) -> None:
     assert [msg.id for _, msg in history][1:] == [m.id for m in batch]
     seqs = [seq for seq, _ in history]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
+async def test_new_messages_are_written_like_ignored_ones_and_a_clash_fails(
+    session_factory, org_id
+) -> None:
+    agents = list((await seed(session_factory, org_id, 2)).values())
+    # The same messages (but for their ids) through both paths: same rows, same order.
+    batches = [
+        [user_message(agent, f"hello {i} ünï", ids.new_id(ids.MESSAGE)) for i in range(5)]
+        for agent in agents
+    ]
+    async with session_factory() as session, session.begin():
+        await insert_messages(session, org_id, batches[0])
+        await insert_new_messages(session, org_id, batches[1])
+    async with session_factory() as session:
+        ignored, new = [await list_agent_messages(session, org_id, a) for a in agents]
+    assert [msg.id for _, msg in new][1:] == [b.id for b in batches[1]]
+    assert [m.text() for _, m in new][1:] == [m.text() for _, m in ignored][1:]
+    seqs = [seq for seq, _ in new]
+    assert seqs == sorted(seqs)
+    # One that exists already fails the transaction: nothing of it is written.
+    extra = user_message(agents[1], "extra", ids.new_id(ids.MESSAGE))
+    with pytest.raises(IntegrityError):
+        async with session_factory() as session, session.begin():
+            await insert_new_messages(session, org_id, [extra, batches[1][2]])
+    async with session_factory() as session:
+        assert await _count(session, agents[1]) == 6  # system + 5
+        assert await load_messages(session, org_id, [extra.id]) == {}
 
 
 async def test_round_trip_of_tool_calls_and_returns(session_factory, org_id) -> None:
