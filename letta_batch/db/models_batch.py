@@ -210,6 +210,10 @@ class LLMBatchItemRow(Base):
     key: the row is written in the same transaction, and a check per item costs a lookup."""
     request_tools_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """Byte offset in ``request_body`` where that array goes back (``stored_request``)."""
+    context_turns: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    """The request's history as converted turns (``providers/anthropic/context_turns.py``),
+    so that the next step's build converts only the messages added since (migration 0008).
+    NULL when the item was not sent, or its history could not be kept."""
     batch_request_result: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     stop_reason: Mapped[str | None] = mapped_column(String, nullable=True)

@@ -48,6 +48,19 @@ async def load_messages(
     return {r["id"]: message_from_row(r) for r in rows.mappings()}
 
 
+def in_order(found: Mapping[str, Message], agent_id: str, ids: Sequence[str]) -> list[Message]:
+    """The messages of ``ids`` in that order, from ``found`` (:func:`load_messages`); ids
+    that no longer resolve are skipped and logged."""
+    messages = [found[i] for i in ids if i in found]
+    if len(messages) != len(ids):
+        log.warning(
+            "agent %s: %d in-context message ids do not resolve",
+            agent_id,
+            len(ids) - len(messages),
+        )
+    return messages
+
+
 async def load_in_context_messages(
     session: AsyncSession, org_id: str, agents: Iterable[Agent], *, autoclear: bool = True
 ) -> dict[str, list[Message]]:
@@ -60,14 +73,7 @@ async def load_in_context_messages(
     found = await load_messages(session, org_id, (i for ids in wanted.values() for i in ids))
     result: dict[str, list[Message]] = {}
     for agent_id, ids in wanted.items():
-        msgs = [found[i] for i in ids if i in found]
-        if len(msgs) != len(ids):
-            log.warning(
-                "agent %s: %d in-context message ids do not resolve",
-                agent_id,
-                len(ids) - len(msgs),
-            )
-        result[agent_id] = msgs
+        result[agent_id] = in_order(found, agent_id, ids)
     return result
 
 

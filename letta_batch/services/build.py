@@ -27,15 +27,15 @@ from letta_batch.repositories.agents import load_agents, set_message_ids
 from letta_batch.repositories.bulk import insert_ignore, insert_row_stream
 from letta_batch.repositories.messages import (
     insert_new_messages,
-    load_in_context_messages,
     update_system_messages,
 )
 from letta_batch.schemas import ProviderBatchStatus
 from letta_batch.services.build_chunks import BUILD_CONTEXT_MESSAGES, context_sizes, plan_rounds
+from letta_batch.services.build_context import AgentContext, load_contexts
 from letta_batch.services.build_inputs import (
     existing_counts,
     inputs,
-    previous_states,
+    previous_items,
     recall_counts,
     shard_built,
 )
@@ -167,12 +167,12 @@ async def _build_chunk(
     """
     org = arg.organization_id
     agents = await load_agents(session, org, agent_ids)
-    previous = llm_batch_id_for(arg.job_id, arg.step - 1) if arg.step else None
-    states = await previous_states(session, previous, agents)
+    previous_batch = llm_batch_id_for(arg.job_id, arg.step - 1) if arg.step else None
+    previous = await previous_items(session, previous_batch, agents)
     job_inputs = await inputs(session, arg.job_id, agent_ids) if arg.step == 0 else {}
     # During a job every agent sees the whole run (autoclear agents are cut back to their
     # system message when they stop, in persist_step).
-    in_context = await load_in_context_messages(session, org, agents.values(), autoclear=False)
+    contexts = await load_contexts(session, org, agents.values(), previous)
     totals, archival = await recall_counts(session, org, agent_ids)
     builder = RoundBuilder(
         arg=arg,
@@ -188,8 +188,11 @@ async def _build_chunk(
     def rows() -> Iterator[dict[str, Any]]:
         for agent_id in agent_ids:
             # Popped: an agent's models are dropped as soon as its row is on its way.
+            item = previous.pop(agent_id, None)
             yield builder.row(
-                agents.pop(agent_id), states.get(agent_id), in_context.pop(agent_id, [])
+                agents.pop(agent_id),
+                item.state if item is not None else None,
+                contexts.pop(agent_id, AgentContext(messages=[], prior=None)),
             )
 
     await insert_row_stream(session, LLMBatchItemRow.__table__, rows(), ITEM_COLUMNS)

@@ -1,12 +1,13 @@
-"""What building a chunk of requests reads besides the agents: the state each agent's previous
-item decided, the job's input messages (step 0) and the recall/archival counts for the
-system prompt's metadata, each one statement for the whole chunk; and what an earlier
-attempt of the same shard already built."""
+"""What building a chunk of requests reads besides the agents: what each agent's previous
+item decided and the history it converted, the job's input messages (step 0) and the
+recall/archival counts for the system prompt's metadata, each one statement for the whole
+chunk; and what an earlier attempt of the same shard already built."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, true
@@ -19,11 +20,20 @@ from letta_batch.schemas import Agent, AgentStepState, MessageCreate
 from letta_batch.services.shards import items_of
 
 
-async def previous_states(
+@dataclass(frozen=True)
+class PreviousItem:
+    """What an agent's item of the previous step hands to its next request."""
+
+    state: AgentStepState | None
+    """The decided next state (carries the tool-call history); None if it has none."""
+    context: bytes | None
+    """Its request's history as converted turns (``ContextTurns``), None if not kept."""
+
+
+async def previous_items(
     session: Any, previous_llm_batch_id: str | None, agents: dict[str, Agent]
-) -> dict[str, AgentStepState]:
-    """The decided next state of each agent's item in the previous step's batch (None at
-    step 0); carries the tool-call history.
+) -> dict[str, PreviousItem]:
+    """Each agent's item in the previous step's batch (none at step 0).
 
     Looked up through the ``(llm_batch_id, agent_id)`` key: by job and step, PostgreSQL
     combined the job's index (every item of every step) with the agents', a scan of the
@@ -32,7 +42,9 @@ async def previous_states(
         return {}
     rows = (
         await session.execute(
-            select(LLMBatchItemRow.agent_id, LLMBatchItemRow.decision).where(
+            select(
+                LLMBatchItemRow.agent_id, LLMBatchItemRow.decision, LLMBatchItemRow.context_turns
+            ).where(
                 LLMBatchItemRow.llm_batch_id == previous_llm_batch_id,
                 in_values(
                     LLMBatchItemRow.__table__.c.agent_id, list(agents), dialect_name(session)
@@ -40,11 +52,14 @@ async def previous_states(
             )
         )
     ).all()
-    states: dict[str, AgentStepState] = {}
-    for agent_id, decision in rows:
-        if agent_id in agents and decision and decision.get("next_state"):
-            states[agent_id] = AgentStepState.model_validate(decision["next_state"])
-    return states
+    found: dict[str, PreviousItem] = {}
+    for agent_id, decision, context in rows:
+        if agent_id in agents:
+            state = None
+            if decision and decision.get("next_state"):
+                state = AgentStepState.model_validate(decision["next_state"])
+            found[agent_id] = PreviousItem(state=state, context=context)
+    return found
 
 
 async def inputs(

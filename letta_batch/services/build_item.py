@@ -20,7 +20,12 @@ from letta_batch.context import (
     needs_rebuild,
 )
 from letta_batch.contracts import BuildRequestsInput
-from letta_batch.providers.anthropic.request_builder import build_stored_request
+from letta_batch.providers.anthropic.context_turns import ContextTurns, ids_digest
+from letta_batch.providers.anthropic.request_builder import (
+    ConvertedHistory,
+    build_stored_request_from,
+    history_conversion,
+)
 from letta_batch.schemas import (
     Agent,
     AgentStepState,
@@ -32,6 +37,7 @@ from letta_batch.schemas import (
     TextContent,
     ToolType,
 )
+from letta_batch.services.build_context import AgentContext
 from letta_batch.stepping.batch_parts import PartPlanner
 from letta_batch.stepping.messages import input_messages
 from letta_batch.tool_rules import ToolRulesSolver
@@ -46,6 +52,12 @@ OFFERED_TOOL_TYPES = frozenset(
         ToolType.letta_sleeptime_core,
     }
 )
+
+#: Histories shorter than this many messages are converted whole each step: a step's build
+#: reads, validates and converts a message in ~25 µs, and keeping a few messages' turns
+#: (written, compressed and read back every step) saved nothing in a 10,000-agent job
+#: (``bench/README.md``, thirteenth session).
+KEEP_TURNS_FROM = 16
 
 #: The columns of every item row `RoundBuilder.row` makes (the COPY's column list).
 ITEM_COLUMNS = (
@@ -63,6 +75,7 @@ ITEM_COLUMNS = (
     "request_body",
     "request_tools_id",
     "request_tools_at",
+    "context_turns",
     "batch_request_result",
     "decision",
     "stop_reason",
@@ -104,19 +117,21 @@ class RoundBuilder:
     items: int = 0
     failed: int = 0
 
-    def row(self, agent: Agent, previous: AgentStepState | None, context: list[Message]) -> dict:
+    def row(self, agent: Agent, previous: AgentStepState | None, loaded: AgentContext) -> dict:
         """``agent``'s item row: its request, or why it fails at build."""
         arg = self.arg
         item_id = batch_item_id_for(self.llm_batch_id, agent.id)
         state = previous or AgentStepState(
             tool_rules_solver=ToolRulesSolver(tool_rules=agent.tool_rules)
         )
-        context = list(context)
+        context = list(loaded.messages)
+        history_ids = agent.message_ids[1:]
         if arg.step == 0:
             created = input_messages(agent.id, item_id, arg.step, self.job_inputs.get(agent.id, []))
             self.new_messages.extend(created)
             context.extend(created)
             self.message_ids[agent.id] = [*agent.message_ids, *(m.id for m in created)]
+            history_ids = self.message_ids[agent.id][1:]
         solver = state.tool_rules_solver
         memory = compile_memory(agent, tool_rules_solver=solver)
         system = context[0]
@@ -136,7 +151,7 @@ class RoundBuilder:
         except ValueError as exc:
             return self._failed(row, StopReason.tool_rule_error, str(exc))
         tools = [t for t in agent.tools if t.name in set(allowed)]
-        request = build_stored_request(
+        request, history = build_stored_request_from(
             agent,
             context,
             tools,
@@ -144,6 +159,7 @@ class RoundBuilder:
             terminal_tool_names={r.tool_name for r in solver.terminal_tool_rules}
             & {t.name for t in tools},
             step=arg.step,
+            prior=loaded.prior,
         )
         part = self.planner.place(item_id, request.size)
         if part is None:
@@ -152,9 +168,28 @@ class RoundBuilder:
             request_body=request.body,
             request_tools_id=self._tool_set_id(request.tools_id, request.tools),
             request_tools_at=request.tools_at,
+            context_turns=self._kept_turns(agent, history_ids, history),
             part=part,
         )
         return row
+
+    def _kept_turns(
+        self, agent: Agent, history_ids: list[str], history: ConvertedHistory
+    ) -> bytes | None:
+        """The history's converted turns for the next step's build (``ContextTurns``); not
+        kept at the job's last possible step, nor for a short history, which costs less to
+        convert again than to write and read back."""
+        if self.arg.step + 1 >= self.arg.max_steps or len(history_ids) < KEEP_TURNS_FROM:
+            return None
+        model, inner_thoughts = history_conversion(agent)
+        return ContextTurns(
+            model=model,
+            inner_thoughts=inner_thoughts,
+            count=len(history_ids),
+            digest=ids_digest(history_ids),
+            called=history.called,
+            turns=history.turns,
+        ).to_bytes()
 
     def _tool_set_id(self, digest: str | None, tools: bytes | None) -> str | None:
         """The row id of a shared ``tools`` array: one row per array per shard and step, so
@@ -213,6 +248,7 @@ class RoundBuilder:
             "request_body": None,
             "request_tools_id": None,
             "request_tools_at": None,
+            "context_turns": None,
             "batch_request_result": None,
             "decision": None,
             "stop_reason": None,

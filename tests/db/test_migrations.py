@@ -272,7 +272,8 @@ async def test_large_step_columns_use_lz4_on_postgres(pg_url: str) -> None:
                         "SELECT c.relname, a.attname, a.attcompression FROM pg_attribute a "
                         "JOIN pg_class c ON c.oid = a.attrelid "
                         "WHERE (c.relname, a.attname) IN (('llm_batch_items', 'request_body'), "
-                        "('messages', 'content'), ('llm_batch_items', 'decision'))"
+                        "('messages', 'content'), ('llm_batch_items', 'decision'), "
+                        "('llm_batch_items', 'context_turns'))"
                     )
                 )
             ).all()
@@ -280,7 +281,7 @@ async def test_large_step_columns_use_lz4_on_postgres(pg_url: str) -> None:
         await engine.dispose()
     expected = "l" if "lz4" in (methods or []) else ""
     # attcompression is a "char": asyncpg returns bytes (b"l" for lz4, b"" for the default)
-    assert sorted(bytes(r.attcompression).decode().strip("\x00") for r in rows) == [expected] * 3
+    assert sorted(bytes(r.attcompression).decode().strip("\x00") for r in rows) == [expected] * 4
 
 
 async def _hot_updates_of_one_item(engine) -> tuple[int, int]:

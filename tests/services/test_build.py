@@ -1,12 +1,25 @@
-"""``build``: the step's row, which every shard of the step creates unless one already did."""
+"""``build``: the step's row, which every shard of the step creates unless one already did;
+the next step's requests built from the previous step's converted turns."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from datetime import UTC, datetime
 
-from letta_batch.db.models_batch import LLMBatchJobRow
+import pytest
+from sqlalchemy import delete, select, update
+
+from letta_batch.contracts import BuildRequestsInput, SettleStepInput
+from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow, RequestToolSetRow
+from letta_batch.providers.anthropic.context_turns import ContextTurns, ids_digest
+from letta_batch.providers.anthropic.request_builder import ConvertedHistory
+from letta_batch.services import build, build_context, build_item, settle
 from letta_batch.services.build import create_step_row, llm_batch_id_for
+from letta_batch.stepping.stored_request import join_tools
 from tests.faults.small_batches import started_five_agent_job
+from tests.providers.anthropic.sample import sample_agent
+from tests.services.answered import five_agents_answered
+
+NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
 
 async def _step_rows(ctx, job_id: str) -> list[tuple[str, int]]:
@@ -38,3 +51,100 @@ async def test_a_row_for_the_same_job_and_step_is_skipped_whichever_constraint_m
     async with ctx.session_factory.begin() as session:
         await create_step_row(session, org, job_id, 0, "anthropic")
     assert await _step_rows(ctx, job_id) == [("llm_batch-other", 0)]
+
+
+async def _step_requests(ctx, llm_batch_id: str) -> dict[str, tuple]:
+    async with ctx.session_factory() as session:
+        rows = await session.execute(
+            select(
+                LLMBatchItemRow.agent_id,
+                LLMBatchItemRow.request_body,
+                RequestToolSetRow.tools,
+                LLMBatchItemRow.request_tools_at,
+                LLMBatchItemRow.context_turns,
+            )
+            .outerjoin(RequestToolSetRow, RequestToolSetRow.id == LLMBatchItemRow.request_tools_id)
+            .where(LLMBatchItemRow.llm_batch_id == llm_batch_id)
+        )
+        return {
+            agent_id: (join_tools(body, tools, at), turns)
+            for agent_id, body, tools, at, turns in rows
+        }
+
+
+async def test_the_next_step_converts_only_new_messages_and_sends_what_the_whole_history_would(
+    service_ctx, emulator, monkeypatch
+) -> None:
+    ctx = service_ctx
+    org = ctx.settings.organization_id
+    # The fixture's histories are short: keep their turns all the same.
+    monkeypatch.setattr(build_item, "KEEP_TURNS_FROM", 0)
+    ref, agents = await five_agents_answered(ctx, emulator)
+    async with ctx.session_factory() as session:
+        job_id = await session.scalar(
+            select(LLMBatchJobRow.letta_batch_job_id).where(LLMBatchJobRow.id == ref.llm_batch_id)
+        )
+    await settle.settle_step(
+        ctx, SettleStepInput(llm_batch_id=ref.llm_batch_id, organization_id=org, max_steps=2)
+    )
+    step0 = await _step_requests(ctx, ref.llm_batch_id)
+    before = {a: ContextTurns.from_bytes(turns) for a, (_, turns) in step0.items()}
+    assert all(turns is not None for turns in before.values())
+
+    loaded: list[str] = []
+    real_load = build_context.load_messages
+
+    async def load(session, org_id, ids):
+        ids = list(ids)
+        loaded.extend(ids)
+        return await real_load(session, org_id, ids)
+
+    monkeypatch.setattr(build_context, "load_messages", load)
+    # Not the job's last possible step, so that step 1 keeps its turns too.
+    arg = BuildRequestsInput(job_id=job_id, organization_id=org, step=1, max_steps=3)
+    built = await build.build_requests(ctx, arg)
+    with_prior = await _step_requests(ctx, built.llm_batch_id)
+    # heart and child continue. heart loads its system message and the three messages its
+    # step 0 left (assistant call, tool return, heartbeat), not the input step 0 converted;
+    # child's custom call waits for the tool fan-out (not run here), so its history did not
+    # grow: it loads its system message only.
+    heart, child = agents[0], agents[1]
+    assert built.request_count == len(with_prior) == 2
+    assert len(loaded) == 4 + 1
+    after = {a: ContextTurns.from_bytes(turns) for a, (_, turns) in with_prior.items()}
+    assert after[heart].count == before[heart].count + 3
+    assert after[child].count == before[child].count
+
+    # The same step built again from the whole histories sends the same bytes.
+    async with ctx.session_factory.begin() as session:
+        await session.execute(delete(LLMBatchJobRow).where(LLMBatchJobRow.id == built.llm_batch_id))
+    monkeypatch.setattr(ContextTurns, "from_bytes", classmethod(lambda cls, data: None))
+    loaded.clear()
+    again = await build.build_requests(ctx, arg)
+    assert len(loaded) == 5 + 2
+    assert await _step_requests(ctx, again.llm_batch_id) == with_prior
+
+
+@pytest.mark.parametrize(
+    ("history", "step", "max_steps", "kept"),
+    [(16, 0, 2, True), (15, 0, 2, False), (40, 1, 2, False), (40, 1, 3, True)],
+)
+def test_turns_are_kept_for_long_histories_unless_no_step_can_follow(
+    history: int, step: int, max_steps: int, kept: bool
+) -> None:
+    builder = build_item.RoundBuilder(
+        arg=BuildRequestsInput(job_id="job", organization_id="org", step=step, max_steps=max_steps),
+        llm_batch_id="batch",
+        planner=None,  # type: ignore[arg-type]
+        clock=lambda: NOW,
+        now=NOW,
+        job_inputs={},
+        totals={},
+        archival={},
+    )
+    ids = [f"message-{i}" for i in range(history)]
+    turns = builder._kept_turns(sample_agent(), ids, ConvertedHistory(turns=[], called=frozenset()))
+    assert (turns is not None) == kept
+    if kept:
+        stored = ContextTurns.from_bytes(turns)
+        assert stored is not None and (stored.count, stored.digest) == (history, ids_digest(ids))

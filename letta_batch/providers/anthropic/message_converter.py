@@ -74,7 +74,7 @@ def _assistant(
     *,
     current_model: str,
     inner_thoughts: bool,
-    heartbeat_tools: frozenset[str],
+    heartbeat_tools: frozenset[str] | None,
 ) -> Turn:
     thinking: list[dict[str, Any]] = []
     texts: list[dict[str, Any]] = []
@@ -90,7 +90,7 @@ def _assistant(
     tool_uses: list[dict[str, Any]] = []
     for call in message.tool_calls or []:
         args = _args(message, call.function.arguments)
-        if call.function.name not in heartbeat_tools:
+        if heartbeat_tools is not None and call.function.name not in heartbeat_tools:
             args.pop(REQUEST_HEARTBEAT_PARAM, None)
         if inner_thoughts:
             thoughts = "".join(t["text"] for t in texts)
@@ -137,9 +137,12 @@ def convert_message(
     *,
     current_model: str,
     inner_thoughts: bool,
-    heartbeat_tools: frozenset[str],
+    heartbeat_tools: frozenset[str] | None,
 ) -> Turn | None:
-    """One Anthropic turn for `message` (None for messages the API never sees)."""
+    """One Anthropic turn for `message` (None for messages the API never sees).
+
+    Tool calls keep ``request_heartbeat`` only for tools in `heartbeat_tools`; None keeps it
+    in every call (``context_turns.drop_heartbeat_args`` removes it later)."""
     role = message.role
     if role in (MessageRole.assistant, MessageRole.approval):
         if role is MessageRole.approval and not message.tool_calls:
@@ -162,7 +165,7 @@ def convert_messages(
     *,
     current_model: str,
     inner_thoughts: bool,
-    heartbeat_tools: frozenset[str],
+    heartbeat_tools: frozenset[str] | None,
 ) -> list[Turn]:
     """Turns for `messages` (the history after the system message), one per message."""
     turns = (

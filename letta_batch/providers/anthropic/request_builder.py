@@ -17,11 +17,13 @@ Deliberate differences from Letta (see also `message_converter` and `tool_schema
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from letta_batch import json_codec
+from letta_batch.providers.anthropic.context_turns import ContextTurns, Turn, drop_heartbeat_args
 from letta_batch.providers.anthropic.message_converter import convert_messages, strip_prefix
 from letta_batch.providers.anthropic.tool_schema import (
     ToolSetJSON,
@@ -94,7 +96,7 @@ def build_request_params(
     is already the allowed set. Raises `RuntimeError` when ``messages[0]`` is not the system
     message and `ValueError` on a tool message that cannot be paired with its call.
     """
-    return _params(
+    params, _ = _params(
         agent,
         messages,
         tools,
@@ -102,11 +104,33 @@ def build_request_params(
         step=step,
         force_tool_call=force_tool_call,
         tools_param=anthropic_tools,
+        prior=None,
     )
+    return params
 
 
 #: Serialised in place of the ``tools`` array, then cut out (``split_tools``).
 _TOOLS_PLACEHOLDER = b"null"
+
+
+@dataclass(frozen=True)
+class ConvertedHistory:
+    """The history a request was built from, converted (what ``ContextTurns`` keeps)."""
+
+    turns: list[Turn]
+    """One turn per message after the system message, ``request_heartbeat`` in every call."""
+    called: frozenset[str]
+    """Names of the tools the history called."""
+
+
+def history_conversion(agent: Agent) -> tuple[str, bool]:
+    """What converting ``agent``'s history depends on besides the messages: the model and
+    whether inner thoughts go into the tool arguments (``ContextTurns.covers``)."""
+    cfg = agent.llm_config
+    return (
+        cfg.model,
+        cfg.put_inner_thoughts_in_kwargs and agent.agent_type is not AgentType.letta_v1_agent,
+    )
 
 
 def build_stored_request(
@@ -121,13 +145,39 @@ def build_stored_request(
     """:func:`build_request_params` as ``build`` stores it: compact JSON bytes without the
     ``tools`` array, which is serialised once per distinct set (``anthropic_tool_set``) and
     stored once for all the agents that send it (``stepping.stored_request``)."""
+    stored, _ = build_stored_request_from(
+        agent,
+        messages,
+        tools,
+        terminal_tool_names=terminal_tool_names,
+        step=step,
+        force_tool_call=force_tool_call,
+        prior=None,
+    )
+    return stored
+
+
+def build_stored_request_from(
+    agent: Agent,
+    messages: Sequence[Message],
+    tools: Sequence[Tool],
+    *,
+    terminal_tool_names: Collection[str],
+    step: int,
+    prior: ContextTurns | None,
+    force_tool_call: bool = True,
+) -> tuple[StoredRequest, ConvertedHistory]:
+    """:func:`build_stored_request` whose history starts with ``prior``'s turns: `messages`
+    is then the system message and the history messages ``prior`` does not cover (the
+    caller checked ``prior.covers``). Also returns the whole history converted, for the
+    next step's ``prior``. The request is the same as from the whole history."""
     used: list[ToolSetJSON] = []
 
     def tools_param(tools: Sequence[Tool], **options: Any) -> orjson.Fragment:
         used.append(anthropic_tool_set(tools, **options))
         return orjson.Fragment(_TOOLS_PLACEHOLDER)
 
-    params = _params(
+    params, history = _params(
         agent,
         messages,
         tools,
@@ -135,11 +185,12 @@ def build_stored_request(
         step=step,
         force_tool_call=force_tool_call,
         tools_param=tools_param,
+        prior=prior,
     )
     data = json_codec.dumps_bytes(params)
     if not used:
-        return StoredRequest(body=data)
-    return split_tools(data, _TOOLS_PLACEHOLDER, used[0].id, used[0].json)
+        return StoredRequest(body=data), history
+    return split_tools(data, _TOOLS_PLACEHOLDER, used[0].id, used[0].json), history
 
 
 def _params(
@@ -151,20 +202,35 @@ def _params(
     step: int,
     force_tool_call: bool,
     tools_param: Callable[..., Any],
-) -> dict[str, Any]:
+    prior: ContextTurns | None,
+) -> tuple[dict[str, Any], ConvertedHistory]:
     if not messages or messages[0].role != MessageRole.system:
         role = messages[0].role if messages else None
         raise RuntimeError(f"First message is not a system message, instead has role {role}")
     cfg = agent.llm_config
     model = cfg.provider_model
     is_v1 = agent.agent_type is AgentType.letta_v1_agent
-    inner_thoughts = cfg.put_inner_thoughts_in_kwargs and not is_v1
+    current_model, inner_thoughts = history_conversion(agent)
     thinking = thinking_config(cfg)
     terminal = set(terminal_tool_names)
     heartbeat_tools = frozenset() if is_v1 else frozenset(t.name for t in tools) - terminal
+    # The history converted once, whoever converted its start (`prior`), with every call's
+    # heartbeat argument: which calls keep it depends on this step's terminal tools.
+    history = ConvertedHistory(
+        turns=[
+            *(prior.turns if prior else ()),
+            *convert_messages(
+                messages[1:],
+                current_model=current_model,
+                inner_thoughts=inner_thoughts,
+                heartbeat_tools=None,
+            ),
+        ],
+        called=_called_tools(messages) | (prior.called if prior else frozenset()),
+    )
     # Past calls of tools not offered now (filtered out this step) keep their heartbeat if
     # the tool is non-terminal: that is the schema they were made against.
-    history_heartbeat = frozenset() if is_v1 else _called_tools(messages) - terminal
+    history_heartbeat = frozenset() if is_v1 else history.called - terminal
 
     params: dict[str, Any] = {
         "model": model,
@@ -188,37 +254,24 @@ def _params(
     params["system"] = [
         {"type": "text", "text": messages[0].text(), "cache_control": dict(EPHEMERAL)}
     ]
-    params["messages"] = _turns(
-        agent, messages[1:], inner_thoughts=inner_thoughts, heartbeat_tools=history_heartbeat
-    )
+    params["messages"] = _turns(agent, drop_heartbeat_args(history.turns, history_heartbeat))
     if thinking is None and not is_v1 and not inner_thoughts and "opus" not in model:
         params["messages"].append({"role": "assistant", "content": INNER_THOUGHTS_PREFILL})
     params["metadata"] = {"user_id": f"{agent.id}:{step}"}
-    return params
+    return params, history
 
 
 def _called_tools(messages: Sequence[Message]) -> frozenset[str]:
     return frozenset(c.function.name for m in messages for c in (m.tool_calls or []))
 
 
-def _turns(
-    agent: Agent,
-    history: Sequence[Message],
-    *,
-    inner_thoughts: bool,
-    heartbeat_tools: frozenset[str],
-) -> list[dict[str, Any]]:
-    cfg = agent.llm_config
-    turns = convert_messages(
-        history,
-        current_model=cfg.model,
-        inner_thoughts=inner_thoughts,
-        heartbeat_tools=heartbeat_tools,
-    )
+def _turns(agent: Agent, turns: list[Turn]) -> list[dict[str, Any]]:
+    """The whole-conversation passes over the converted history (they copy what they change,
+    so ``turns`` can be kept for the next step)."""
     turns = merge_same_role(drop_empty(turns))
     if agent.agent_type is AgentType.letta_v1_agent:
         turns = merge_same_role(drop_heartbeats(turns))
-    elif cfg.enable_reasoner:
+    elif agent.llm_config.enable_reasoner:
         turns = merge_heartbeats_into_tool_results(turns)
     turns = thinking_first(dedupe_tool_results(turns))
     return cache_last_block(ensure_user_first(turns))

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from letta_batch.db.compression import lz4_available
+
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -32,26 +34,16 @@ COLUMNS = (
 )
 
 
-def _lz4_available() -> bool:
-    bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
-        return False
-    methods = bind.exec_driver_sql(
-        "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'"
-    ).scalar()
-    return isinstance(methods, list) and "lz4" in methods
-
-
 def _set(method: str) -> None:
     for table, column in COLUMNS:
         op.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" SET COMPRESSION {method}')
 
 
 def upgrade() -> None:
-    if _lz4_available():
+    if lz4_available(op.get_bind()):
         _set("lz4")
 
 
 def downgrade() -> None:
-    if _lz4_available():
+    if lz4_available(op.get_bind()):
         _set("default")
