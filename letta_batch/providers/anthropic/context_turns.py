@@ -93,7 +93,10 @@ class ContextTurns:
             return None
         try:
             value = orjson.loads(data)
-            if value.get("format") != FORMAT:
+            if value.get("format") != FORMAT or not all(
+                isinstance(turn, dict) and "role" in turn and "content" in turn
+                for turn in value["turns"]
+            ):
                 return None
             return cls(
                 model=str(value["model"]),

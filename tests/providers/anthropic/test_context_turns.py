@@ -199,7 +199,16 @@ def test_turns_cover_only_the_same_ids_under_the_same_conversion() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [None, b"", b"not json", b"[]", b'{"format": 2}', b'{"format": 1, "model": "m"}'],
+    [
+        None,
+        b"",
+        b"not json",
+        b"[]",
+        b'{"format": 2}',
+        b'{"format": 1, "model": "m"}',
+        b'{"format": 1, "model": "m", "inner_thoughts": false, "count": 1, "digest": "d",'
+        b' "called": [], "turns": ["not a turn"]}',
+    ],
 )
 def test_anything_but_the_current_stored_form_reads_as_nothing(data: bytes | None) -> None:
     assert ContextTurns.from_bytes(data) is None
