@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -182,8 +183,18 @@ class LLMBatchItemRow(Base):
     __tablename__ = "llm_batch_items"
     # No index on the status columns: every phase changes one of them on every row, and
     # leaving them unindexed lets those updates be HOT (migration 0005; the unique index
-    # below serves lookups by batch).
-    __table_args__ = (UniqueConstraint("llm_batch_id", "agent_id"),)
+    # below serves lookups by batch). The partial index finds an agent's latest kept turns
+    # for a job's first step (migration 0009); no phase changes the columns it covers.
+    __table_args__ = (
+        UniqueConstraint("llm_batch_id", "agent_id"),
+        Index(
+            "ix_llm_batch_items_agent_id_kept_turns",
+            "agent_id",
+            "created_at",
+            postgresql_where=text("context_turns IS NOT NULL"),
+            sqlite_where=text("context_turns IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String, primary_key=True)
     organization_id: Mapped[str] = mapped_column(String, nullable=False)

@@ -33,6 +33,7 @@ from letta_batch.schemas import ProviderBatchStatus
 from letta_batch.services.build_chunks import BUILD_CONTEXT_MESSAGES, context_sizes, plan_rounds
 from letta_batch.services.build_context import AgentContext, load_contexts
 from letta_batch.services.build_inputs import (
+    earlier_turns,
     existing_counts,
     inputs,
     previous_items,
@@ -167,8 +168,11 @@ async def _build_chunk(
     """
     org = arg.organization_id
     agents = await load_agents(session, org, agent_ids)
-    previous_batch = llm_batch_id_for(arg.job_id, arg.step - 1) if arg.step else None
-    previous = await previous_items(session, previous_batch, agents)
+    if arg.step:
+        previous_batch = llm_batch_id_for(arg.job_id, arg.step - 1)
+        previous = await previous_items(session, previous_batch, agents)
+    else:
+        previous = await earlier_turns(session, agents)
     job_inputs = await inputs(session, arg.job_id, agent_ids) if arg.step == 0 else {}
     # During a job every agent sees the whole run (autoclear agents are cut back to their
     # system message when they stop, in persist_step).

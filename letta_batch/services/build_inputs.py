@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, true
 
 from letta_batch.contracts import BuildRequestsOutput, Shard
-from letta_batch.db.models_agents import MessageRow, PassageRow
+from letta_batch.db.models_agents import AgentRow, MessageRow, PassageRow
 from letta_batch.db.models_batch import BatchJobInputRow, LLMBatchItemRow
 from letta_batch.repositories.bulk import dialect_name, in_values
 from letta_batch.schemas import Agent, AgentStepState, MessageCreate
@@ -31,15 +31,13 @@ class PreviousItem:
 
 
 async def previous_items(
-    session: Any, previous_llm_batch_id: str | None, agents: dict[str, Agent]
+    session: Any, previous_llm_batch_id: str, agents: dict[str, Agent]
 ) -> dict[str, PreviousItem]:
-    """Each agent's item in the previous step's batch (none at step 0).
+    """Each agent's item in the previous step's batch.
 
     Looked up through the ``(llm_batch_id, agent_id)`` key: by job and step, PostgreSQL
     combined the job's index (every item of every step) with the agents', a scan of the
     whole job per build chunk (72 µs per item at 100,000 agents, 12 at 10,000)."""
-    if previous_llm_batch_id is None:
-        return {}
     rows = (
         await session.execute(
             select(
@@ -60,6 +58,33 @@ async def previous_items(
                 state = AgentStepState.model_validate(decision["next_state"])
             found[agent_id] = PreviousItem(state=state, context=context)
     return found
+
+
+async def earlier_turns(session: Any, agents: dict[str, Agent]) -> dict[str, PreviousItem]:
+    """For a job's first step: each agent's latest kept turns, from any earlier item (an
+    earlier job's; the job's own items come later). Nothing else carries over: the job
+    starts from a fresh state. One probe of a partial index per agent (migration 0009)."""
+    items = LLMBatchItemRow.__table__
+    latest = (
+        select(items.c.context_turns)
+        .where(items.c.agent_id == AgentRow.id, items.c.context_turns.is_not(None))
+        .order_by(items.c.created_at.desc())
+        .limit(1)
+        .correlate(AgentRow)
+        .scalar_subquery()
+    )
+    rows = (
+        await session.execute(
+            select(AgentRow.id, latest).where(
+                in_values(AgentRow.__table__.c.id, list(agents), dialect_name(session))
+            )
+        )
+    ).all()
+    return {
+        agent_id: PreviousItem(state=None, context=turns)
+        for agent_id, turns in rows
+        if turns is not None
+    }
 
 
 async def inputs(

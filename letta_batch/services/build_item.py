@@ -176,10 +176,10 @@ class RoundBuilder:
     def _kept_turns(
         self, agent: Agent, history_ids: list[str], history: ConvertedHistory
     ) -> bytes | None:
-        """The history's converted turns for the next step's build (``ContextTurns``); not
-        kept at the job's last possible step, nor for a short history, which costs less to
+        """The history's converted turns for the next build of the agent, in this job or
+        the next (``ContextTurns``); not kept for a short history, which costs less to
         convert again than to write and read back."""
-        if self.arg.step + 1 >= self.arg.max_steps or len(history_ids) < KEEP_TURNS_FROM:
+        if len(history_ids) < KEEP_TURNS_FROM:
             return None
         model, inner_thoughts = history_conversion(agent)
         return ContextTurns(

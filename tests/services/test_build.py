@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import delete, select, update
 
-from letta_batch.contracts import BuildRequestsInput, SettleStepInput
+from letta_batch.contracts import BuildRequestsInput, JobRef, SettleStepInput
+from letta_batch.db.models_agents import MessageRow
 from letta_batch.db.models_batch import LLMBatchItemRow, LLMBatchJobRow, RequestToolSetRow
 from letta_batch.providers.anthropic.context_turns import ContextTurns, ids_digest
 from letta_batch.providers.anthropic.request_builder import ConvertedHistory
-from letta_batch.services import build, build_context, build_item, settle
+from letta_batch.repositories.agents import load_agents, set_message_ids
+from letta_batch.services import build, build_context, build_item, jobs, settle, submit
 from letta_batch.services.build import create_step_row, llm_batch_id_for
 from letta_batch.stepping.stored_request import join_tools
 from tests.faults.small_batches import started_five_agent_job
@@ -100,8 +102,7 @@ async def test_the_next_step_converts_only_new_messages_and_sends_what_the_whole
         return await real_load(session, org_id, ids)
 
     monkeypatch.setattr(build_context, "load_messages", load)
-    # Not the job's last possible step, so that step 1 keeps its turns too.
-    arg = BuildRequestsInput(job_id=job_id, organization_id=org, step=1, max_steps=3)
+    arg = BuildRequestsInput(job_id=job_id, organization_id=org, step=1, max_steps=2)
     built = await build.build_requests(ctx, arg)
     with_prior = await _step_requests(ctx, built.llm_batch_id)
     # heart and child continue. heart loads its system message and the three messages its
@@ -125,15 +126,10 @@ async def test_the_next_step_converts_only_new_messages_and_sends_what_the_whole
     assert await _step_requests(ctx, again.llm_batch_id) == with_prior
 
 
-@pytest.mark.parametrize(
-    ("history", "step", "max_steps", "kept"),
-    [(16, 0, 2, True), (15, 0, 2, False), (40, 1, 2, False), (40, 1, 3, True)],
-)
-def test_turns_are_kept_for_long_histories_unless_no_step_can_follow(
-    history: int, step: int, max_steps: int, kept: bool
-) -> None:
+@pytest.mark.parametrize(("history", "kept"), [(16, True), (15, False), (40, True)])
+def test_turns_are_kept_for_long_histories(history: int, kept: bool) -> None:
     builder = build_item.RoundBuilder(
-        arg=BuildRequestsInput(job_id="job", organization_id="org", step=step, max_steps=max_steps),
+        arg=BuildRequestsInput(job_id="job", organization_id="org", step=1, max_steps=2),
         llm_batch_id="batch",
         planner=None,  # type: ignore[arg-type]
         clock=lambda: NOW,
@@ -148,3 +144,66 @@ def test_turns_are_kept_for_long_histories_unless_no_step_can_follow(
     if kept:
         stored = ContextTurns.from_bytes(turns)
         assert stored is not None and (stored.count, stored.digest) == (history, ids_digest(ids))
+
+
+async def test_a_jobs_first_step_converts_only_what_came_after_an_earlier_jobs_turns(
+    service_ctx, emulator, monkeypatch
+) -> None:
+    ctx = service_ctx
+    org = ctx.settings.organization_id
+    monkeypatch.setattr(build_item, "KEEP_TURNS_FROM", 0)
+    ref, agents = await five_agents_answered(ctx, emulator)  # job A's step 0, collected
+    await settle.settle_step(
+        ctx, SettleStepInput(llm_batch_id=ref.llm_batch_id, organization_id=org, max_steps=2)
+    )
+    kept_a = {
+        a: ContextTurns.from_bytes(t)
+        for a, (_, t) in (await _step_requests(ctx, ref.llm_batch_id)).items()
+    }
+    job = await submit.submit_batch(
+        ctx, org, {"requests": [{"agent_id": a, "input": "again"} for a in agents]}, max_steps=2
+    )
+    await jobs.start_job(ctx, JobRef(job_id=job.job_id, organization_id=org))
+    async with ctx.session_factory() as session:
+        ids_before = {
+            a.id: a.message_ids for a in (await load_agents(session, org, agents)).values()
+        }
+
+    loaded: list[str] = []
+    real_load = build_context.load_messages
+
+    async def load(session, org_id, ids):
+        ids = list(ids)
+        loaded.extend(ids)
+        return await real_load(session, org_id, ids)
+
+    monkeypatch.setattr(build_context, "load_messages", load)
+    arg = BuildRequestsInput(job_id=job.job_id, organization_id=org, step=0, max_steps=2)
+    built = await build.build_requests(ctx, arg)
+    first = await _step_requests(ctx, built.llm_batch_id)
+    # Each agent whose history still starts with what job A's step converted loads its
+    # system message and what came after (heart: the assistant call, tool return and
+    # heartbeat of job A's step); the others load their whole history.
+    expected = 0
+    covered = []
+    for agent_id, ids in ids_before.items():
+        turns = kept_a[agent_id]
+        assert turns is not None
+        if turns.covers(model=turns.model, inner_thoughts=turns.inner_thoughts, message_ids=ids):
+            covered.append(agent_id)
+            expected += 1 + len(ids) - 1 - turns.count
+        else:
+            expected += len(ids)
+    assert agents[0] in covered and len(ids_before[agents[0]]) - 1 - kept_a[agents[0]].count == 3
+    assert len(loaded) == expected
+
+    # The same step built again from the whole histories sends the same bytes: drop job B's
+    # step (its items, input messages and message_ids), then build it without kept turns.
+    item_ids = [build_item.batch_item_id_for(built.llm_batch_id, a) for a in agents]
+    async with ctx.session_factory.begin() as session:
+        await session.execute(delete(LLMBatchJobRow).where(LLMBatchJobRow.id == built.llm_batch_id))
+        await session.execute(delete(MessageRow).where(MessageRow.batch_item_id.in_(item_ids)))
+        await set_message_ids(session, org, ids_before)
+    monkeypatch.setattr(ContextTurns, "from_bytes", classmethod(lambda cls, data: None))
+    again = await build.build_requests(ctx, arg)
+    assert await _step_requests(ctx, again.llm_batch_id) == first

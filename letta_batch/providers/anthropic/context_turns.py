@@ -4,9 +4,10 @@ Converting the history is most of what a request costs once an agent has a real 
 every in-context message is read, validated into a ``Message`` and turned into an Anthropic
 turn, ~25 µs per message and step (a 90-message context: 2.3 ms per agent per step). Yet
 between two steps of a job the history only grows: the previous request's messages plus the
-assistant turn, tool return and heartbeat its answer left. So ``build`` stores, with each
-request, the turns its history converted to (before the whole-conversation passes, which
-run again every time), and the next step converts only the messages added since.
+assistant turn, tool return and heartbeat its answer left (and, by the agent's next job, that
+job's input). So ``build`` stores, with each request, the turns its history converted to
+(before the whole-conversation passes, which run again every time), and the agent's next
+build, in this job or a later one, converts only the messages added since.
 
 A stored value is used only when it describes the same history under the same conversion:
 - the ids it covers are still the start of the agent's ``message_ids`` (after the system
