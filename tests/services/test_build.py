@@ -74,6 +74,20 @@ async def _step_requests(ctx, llm_batch_id: str) -> dict[str, tuple]:
         }
 
 
+def _count_loaded_messages(monkeypatch) -> list[str]:
+    """The ids of every message build loads from now on (appended as they are loaded)."""
+    loaded: list[str] = []
+    real_load = build_context.load_messages
+
+    async def load(session, org_id, ids):
+        ids = list(ids)
+        loaded.extend(ids)
+        return await real_load(session, org_id, ids)
+
+    monkeypatch.setattr(build_context, "load_messages", load)
+    return loaded
+
+
 async def test_the_next_step_converts_only_new_messages_and_sends_what_the_whole_history_would(
     service_ctx, emulator, monkeypatch
 ) -> None:
@@ -93,15 +107,7 @@ async def test_the_next_step_converts_only_new_messages_and_sends_what_the_whole
     before = {a: ContextTurns.from_bytes(turns) for a, (_, turns) in step0.items()}
     assert all(turns is not None for turns in before.values())
 
-    loaded: list[str] = []
-    real_load = build_context.load_messages
-
-    async def load(session, org_id, ids):
-        ids = list(ids)
-        loaded.extend(ids)
-        return await real_load(session, org_id, ids)
-
-    monkeypatch.setattr(build_context, "load_messages", load)
+    loaded = _count_loaded_messages(monkeypatch)
     arg = BuildRequestsInput(job_id=job_id, organization_id=org, step=1, max_steps=2)
     built = await build.build_requests(ctx, arg)
     with_prior = await _step_requests(ctx, built.llm_batch_id)
@@ -169,15 +175,7 @@ async def test_a_jobs_first_step_converts_only_what_came_after_an_earlier_jobs_t
             a.id: a.message_ids for a in (await load_agents(session, org, agents)).values()
         }
 
-    loaded: list[str] = []
-    real_load = build_context.load_messages
-
-    async def load(session, org_id, ids):
-        ids = list(ids)
-        loaded.extend(ids)
-        return await real_load(session, org_id, ids)
-
-    monkeypatch.setattr(build_context, "load_messages", load)
+    loaded = _count_loaded_messages(monkeypatch)
     arg = BuildRequestsInput(job_id=job.job_id, organization_id=org, step=0, max_steps=2)
     built = await build.build_requests(ctx, arg)
     first = await _step_requests(ctx, built.llm_batch_id)
