@@ -23,7 +23,7 @@ from letta_batch.contracts import BuildRequestsInput
 from letta_batch.providers.anthropic.context_turns import ContextTurns, ids_digest
 from letta_batch.providers.anthropic.request_builder import (
     ConvertedHistory,
-    build_stored_request_from,
+    build_stored_request,
     history_conversion,
 )
 from letta_batch.schemas import (
@@ -151,7 +151,7 @@ class RoundBuilder:
         except ValueError as exc:
             return self._failed(row, StopReason.tool_rule_error, str(exc))
         tools = [t for t in agent.tools if t.name in set(allowed)]
-        request, history = build_stored_request_from(
+        request, history = build_stored_request(
             agent,
             context,
             tools,

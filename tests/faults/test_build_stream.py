@@ -30,7 +30,7 @@ async def test_a_build_that_fails_mid_copy_leaves_nothing_and_a_retry_builds_it(
     org = ctx.settings.organization_id
     job_id, agents = await started_five_agent_job(ctx)
     arg = BuildRequestsInput(job_id=job_id, organization_id=org, step=0, max_steps=2)
-    real = build_item.build_stored_request_from
+    real = build_item.build_stored_request
     calls = []
 
     def failing(*args: object, **kwargs: object) -> tuple[StoredRequest, ConvertedHistory]:
@@ -43,7 +43,7 @@ async def test_a_build_that_fails_mid_copy_leaves_nothing_and_a_retry_builds_it(
         body = stored.body[:-1] + b',"pad":"' + b"x" * 300_000 + b'"}'
         return dataclasses.replace(stored, body=body), history
 
-    monkeypatch.setattr(build_item, "build_stored_request_from", failing)
+    monkeypatch.setattr(build_item, "build_stored_request", failing)
     with pytest.raises(RuntimeError, match="fourth agent"):
         await build.build_requests(ctx, arg)
     llm_batch_id = build.llm_batch_id_for(job_id, 0)
@@ -65,6 +65,6 @@ async def test_a_build_that_fails_mid_copy_leaves_nothing_and_a_retry_builds_it(
         )
     assert (left, inputs, tool_sets) == (0, 0, 0)
 
-    monkeypatch.setattr(build_item, "build_stored_request_from", real)
+    monkeypatch.setattr(build_item, "build_stored_request", real)
     built = await build.build_requests(ctx, arg)
     assert (built.llm_batch_id, built.request_count, built.failed_count) == (llm_batch_id, 5, 0)

@@ -7,7 +7,8 @@ each deliberate:
 - reasoning parts become ``thinking`` blocks (with signature) or ``redacted_thinking``, placed
   first in the assistant turn as extended thinking requires; they are sent only when the
   message came from the same model (signatures are model-bound) or its model is unknown;
-- ``request_heartbeat`` stays in a ``tool_use`` input only if that tool is offered it now;
+- ``request_heartbeat`` stays in a ``tool_use`` input only if that tool is offered it now
+  (kept here in every call; ``context_turns.drop_heartbeat_args`` removes it per step);
 - with inner thoughts in kwargs, the assistant's text goes into the ``thinking`` argument
   instead of a text block (Letta sent a dump of the whole tool call object as ``input``);
 - a mid-history system message becomes ``<event>SYSTEM ALERT: …</event>`` (Letta dropped ``>``).
@@ -31,7 +32,7 @@ from letta_batch.schemas.message import (
     RedactedReasoningContent,
     TextContent,
 )
-from letta_batch.stepping.constants import INNER_THOUGHTS_KWARG, REQUEST_HEARTBEAT_PARAM
+from letta_batch.stepping.constants import INNER_THOUGHTS_KWARG
 
 log = logging.getLogger(__name__)
 _SNAPSHOT = re.compile(r"-(\d{8}|latest)$")
@@ -74,7 +75,6 @@ def _assistant(
     *,
     current_model: str,
     inner_thoughts: bool,
-    heartbeat_tools: frozenset[str] | None,
 ) -> Turn:
     thinking: list[dict[str, Any]] = []
     texts: list[dict[str, Any]] = []
@@ -90,8 +90,6 @@ def _assistant(
     tool_uses: list[dict[str, Any]] = []
     for call in message.tool_calls or []:
         args = _args(message, call.function.arguments)
-        if heartbeat_tools is not None and call.function.name not in heartbeat_tools:
-            args.pop(REQUEST_HEARTBEAT_PARAM, None)
         if inner_thoughts:
             thoughts = "".join(t["text"] for t in texts)
             if thoughts and INNER_THOUGHTS_KWARG not in args:
@@ -137,12 +135,12 @@ def convert_message(
     *,
     current_model: str,
     inner_thoughts: bool,
-    heartbeat_tools: frozenset[str] | None,
 ) -> Turn | None:
     """One Anthropic turn for `message` (None for messages the API never sees).
 
-    Tool calls keep ``request_heartbeat`` only for tools in `heartbeat_tools`; None keeps it
-    in every call (``context_turns.drop_heartbeat_args`` removes it later)."""
+    Tool calls keep their ``request_heartbeat`` argument: whether the request sends it
+    depends on the step's terminal tools, not on the message, so
+    ``context_turns.drop_heartbeat_args`` removes it per request."""
     role = message.role
     if role in (MessageRole.assistant, MessageRole.approval):
         if role is MessageRole.approval and not message.tool_calls:
@@ -151,7 +149,6 @@ def convert_message(
             message,
             current_model=current_model,
             inner_thoughts=inner_thoughts,
-            heartbeat_tools=heartbeat_tools,
         )
     if role in (MessageRole.tool, MessageRole.function):
         return _tool(message)
@@ -165,16 +162,10 @@ def convert_messages(
     *,
     current_model: str,
     inner_thoughts: bool,
-    heartbeat_tools: frozenset[str] | None,
 ) -> list[Turn]:
     """Turns for `messages` (the history after the system message), one per message."""
     turns = (
-        convert_message(
-            m,
-            current_model=current_model,
-            inner_thoughts=inner_thoughts,
-            heartbeat_tools=heartbeat_tools,
-        )
+        convert_message(m, current_model=current_model, inner_thoughts=inner_thoughts)
         for m in messages
     )
     return [t for t in turns if t is not None]

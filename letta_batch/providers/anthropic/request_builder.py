@@ -140,37 +140,17 @@ def build_stored_request(
     *,
     terminal_tool_names: Collection[str],
     step: int,
-    force_tool_call: bool = True,
-) -> StoredRequest:
-    """:func:`build_request_params` as ``build`` stores it: compact JSON bytes without the
-    ``tools`` array, which is serialised once per distinct set (``anthropic_tool_set``) and
-    stored once for all the agents that send it (``stepping.stored_request``)."""
-    stored, _ = build_stored_request_from(
-        agent,
-        messages,
-        tools,
-        terminal_tool_names=terminal_tool_names,
-        step=step,
-        force_tool_call=force_tool_call,
-        prior=None,
-    )
-    return stored
-
-
-def build_stored_request_from(
-    agent: Agent,
-    messages: Sequence[Message],
-    tools: Sequence[Tool],
-    *,
-    terminal_tool_names: Collection[str],
-    step: int,
-    prior: ContextTurns | None,
+    prior: ContextTurns | None = None,
     force_tool_call: bool = True,
 ) -> tuple[StoredRequest, ConvertedHistory]:
-    """:func:`build_stored_request` whose history starts with ``prior``'s turns: `messages`
-    is then the system message and the history messages ``prior`` does not cover (the
-    caller checked ``prior.covers``). Also returns the whole history converted, for the
-    next step's ``prior``. The request is the same as from the whole history."""
+    """:func:`build_request_params` as ``build`` stores it: compact JSON bytes without the
+    ``tools`` array, which is serialised once per distinct set (``anthropic_tool_set``) and
+    stored once for all the agents that send it (``stepping.stored_request``); and the
+    whole history converted, for the agent's next build.
+
+    With ``prior``, the history starts with its turns: `messages` is then the system
+    message and the history messages ``prior`` does not cover (the caller checked
+    ``prior.covers``). The request is the same as from the whole history."""
     used: list[ToolSetJSON] = []
 
     def tools_param(tools: Sequence[Tool], **options: Any) -> orjson.Fragment:
@@ -220,10 +200,7 @@ def _params(
         turns=[
             *(prior.turns if prior else ()),
             *convert_messages(
-                messages[1:],
-                current_model=current_model,
-                inner_thoughts=inner_thoughts,
-                heartbeat_tools=None,
+                messages[1:], current_model=current_model, inner_thoughts=inner_thoughts
             ),
         ],
         called=_called_tools(messages) | (prior.called if prior else frozenset()),

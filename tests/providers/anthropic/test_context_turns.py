@@ -11,7 +11,7 @@ import pytest
 
 from letta_batch.providers.anthropic.context_turns import ContextTurns, ids_digest
 from letta_batch.providers.anthropic.request_builder import (
-    build_stored_request_from,
+    build_stored_request,
     history_conversion,
 )
 from letta_batch.schemas import (
@@ -118,7 +118,7 @@ STEPS = {
 def _prior(agent, history: list[Message], k: int, step: str) -> ContextTurns:
     """What the step that saw ``history[: 1 + k]`` stored (under ``step``'s tools)."""
     tools, terminal = STEPS[step]
-    _, converted = build_stored_request_from(
+    _, converted = build_stored_request(
         agent, history[: 1 + k], tools, terminal_tool_names=terminal, step=1, prior=None
     )
     model, inner_thoughts = history_conversion(agent)
@@ -146,7 +146,7 @@ def test_prior_turns_and_the_rest_build_the_same_request_as_the_whole_history(
     agent = sample_agent(**CONFIGS[config])
     history = long_history()
     tools, terminal = STEPS[now]
-    whole, whole_history = build_stored_request_from(
+    whole, whole_history = build_stored_request(
         agent, history, tools, terminal_tool_names=terminal, step=2, prior=None
     )
     for k in range(len(history)):
@@ -156,7 +156,7 @@ def test_prior_turns_and_the_rest_build_the_same_request_as_the_whole_history(
             inner_thoughts=history_conversion(agent)[1],
             message_ids=[m.id for m in history],
         )
-        built, converted = build_stored_request_from(
+        built, converted = build_stored_request(
             agent,
             [history[0], *history[1 + k :]],
             tools,

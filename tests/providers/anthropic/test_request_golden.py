@@ -57,7 +57,7 @@ def test_stored_body_is_the_params_as_json() -> None:
     for tools in (TOOLS, TOOLS[:2], TOOLS, [], TOOLS[:2]):  # cache hits, misses and no tools
         kwargs = {"terminal_tool_names": terminal_names(agent), "step": 1}
         params = build_request_params(agent, history, tools, **kwargs)
-        body = build_stored_request(agent, history, tools, **kwargs).params()
+        body = build_stored_request(agent, history, tools, **kwargs)[0].params()
         assert json.loads(body) == params
         assert list(json.loads(body)) == list(params)  # same key order
 
@@ -68,7 +68,7 @@ def test_stored_request_leaves_the_shared_tools_out_and_puts_them_back_byte_for_
     kwargs = {"terminal_tool_names": terminal_names(agent), "step": 1}
     seen: dict[str, bytes] = {}
     for tools in (TOOLS, TOOLS[:2], TOOLS):
-        stored = build_stored_request(agent, history, tools, **kwargs)
+        stored, _ = build_stored_request(agent, history, tools, **kwargs)
         whole = json_codec.dumps_bytes(build_request_params(agent, history, tools, **kwargs))
         assert stored.params() == whole
         assert stored.size == len(whole)
@@ -83,6 +83,6 @@ def test_stored_request_leaves_the_shared_tools_out_and_puts_them_back_byte_for_
 
 def test_stored_request_without_tools_is_whole() -> None:
     agent = sample_agent()
-    stored = build_stored_request(agent, sample_history(), [], terminal_tool_names=set(), step=1)
+    stored, _ = build_stored_request(agent, sample_history(), [], terminal_tool_names=set(), step=1)
     assert (stored.tools_id, stored.tools, stored.tools_at) == (None, None, None)
     assert stored.params() == stored.body and "tools" not in json.loads(stored.body)
