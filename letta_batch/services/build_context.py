@@ -29,7 +29,8 @@ class AgentContext:
     """The system message, then the history messages ``prior`` does not cover (all of them
     without ``prior``)."""
     prior: ContextTurns | None
-    """The converted turns of the history's start, from the previous step's request."""
+    """The converted turns of the history's start, kept by the agent's previous request
+    (the job's previous step, or an earlier job for a job's first step)."""
 
 
 async def load_contexts(
