@@ -57,6 +57,26 @@ class WalMeter:
         )
         return ", ".join(f"{name}={value}" for name, value in zip(names, values, strict=True))
 
+    async def record_stats(
+        self, before: WalReading, after: WalReading
+    ) -> dict[str, tuple[int, int]]:
+        """What the WAL between the two readings holds, by record type (``Heap/INSERT``,
+        ``Btree/INSERT_LEAF``…): count and bytes, full-page images included.
+
+        Reads the WAL files through ``pg_walinspect`` (created here; superuser). Empty when
+        a checkpoint has already recycled them."""
+        await self._conn.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
+        try:
+            rows = await self._conn.fetch(
+                'SELECT "resource_manager/record_type" AS kind, count, combined_size'
+                " FROM pg_get_wal_stats($1::pg_lsn, $2::pg_lsn, true) WHERE count > 0",
+                before.lsn,
+                after.lsn,
+            )
+        except asyncpg.PostgresError:
+            return {}
+        return {r["kind"]: (int(r["count"]), int(r["combined_size"])) for r in rows}
+
     async def close(self) -> None:
         await self._conn.close()
 

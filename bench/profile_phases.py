@@ -6,7 +6,8 @@ Creates a test database, loads N agents, submits a job and runs build → send �
 collect → settle (``--three-phase``: decide → tools → persist) for each step against an in-process emulator (zero
 processing), timing every phase, counting its SQL statements and the seconds spent in them
 (``db_*`` columns: statement execution and row decoding; the rest of a phase is Python) and
-the WAL it made PostgreSQL write (``wal_mb_*``, read on a connection of its own).
+the WAL it made PostgreSQL write (``wal_mb_*``, read on a connection of its own;
+``--wal-records`` breaks it down by record type).
 The slowest statements are listed with their phase. ``--profile`` runs the phases (or only
 those named by ``--phase``) under cProfile and prints the top functions by cumulative and
 own time. ``--keep-db`` leaves the database behind for inspection. ``--history TURNS``
@@ -64,6 +65,7 @@ async def run(
     keep_db: bool = False,
     history: int = 0,
     three_phase: bool = False,
+    wal_records: bool = False,
 ) -> dict[str, Any]:
     emulator = EmulatorServer(processing_seconds=0).start()
     async with httpx.AsyncClient() as http:
@@ -90,6 +92,8 @@ async def run(
     current = [""]
 
     wal_written: dict[str, float] = defaultdict(float)
+    # (phase, record type) -> [count, bytes], with --wal-records
+    wal_kinds: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     # Its own connection, so that reading the WAL position is not counted as the phase's SQL.
     wal = await WalMeter.connect(url)
 
@@ -108,7 +112,14 @@ async def run(
                 if profiling:
                     profiler.disable()
                 sql[phase] += counter.count
-                wal_written[phase] += wal_mb(wal_before, await wal.read())
+                wal_after = await wal.read()
+                wal_written[phase] += wal_mb(wal_before, wal_after)
+                if wal_records:
+                    for kind, (count, size) in (
+                        await wal.record_stats(wal_before, wal_after)
+                    ).items():
+                        wal_kinds[phase, kind][0] += count
+                        wal_kinds[phase, kind][1] += size
 
     try:
         org = settings.organization_id
@@ -132,6 +143,8 @@ async def run(
         emulator.stop()
     for took, statement in sorted(slow, reverse=True)[:slowest]:
         print(f"{took:8.3f}s  {' '.join(statement.split())[:150]}")
+    if wal_records:
+        _print_wal_records(wal_kinds, steps)
     return {
         "agents": n,
         "history": history * 3,
@@ -142,6 +155,30 @@ async def run(
         **{f"db_{p}": db_seconds[p] for p in PHASES},
         **{f"wal_mb_{p}": wal_written[p] for p in PHASES},
     }
+
+
+def _print_wal_records(kinds: dict[tuple[str, str], list[int]], steps: int) -> None:
+    """The WAL of each phase by record type, largest first (records of 1 % of a phase's
+    bytes or more)."""
+    table = Table(title="WAL by phase and record type (per step)")
+    for c in ("phase", "record type", "records", "MB", "share"):
+        table.add_column(c, justify="left" if c in ("phase", "record type") else "right")
+    for phase in PHASES:
+        rows = sorted(
+            ((kind, c, b) for (p, kind), (c, b) in kinds.items() if p == phase),
+            key=lambda r: -r[2],
+        )
+        total = sum(b for _, _, b in rows)
+        for kind, count, size in rows:
+            if total and size >= total / 100:
+                table.add_row(
+                    phase,
+                    kind,
+                    f"{count / steps:.0f}",
+                    f"{size / steps / 1e6:.2f}",
+                    f"{100 * size / total:.0f} %",
+                )
+    Console(width=200).print(table)
 
 
 def main() -> None:
@@ -168,6 +205,11 @@ def main() -> None:
         action="store_true",
         help="decide → tools → persist instead of settle (runs started before settle-step)",
     )
+    parser.add_argument(
+        "--wal-records",
+        action="store_true",
+        help="break each phase's WAL down by record type (pg_walinspect; superuser)",
+    )
     args = parser.parse_args()
     rows = []
     tune_gc()  # as worker.py does
@@ -185,6 +227,7 @@ def main() -> None:
                     keep_db=args.keep_db,
                     history=history,
                     three_phase=args.three_phase,
+                    wal_records=args.wal_records,
                 )
             )
         )
