@@ -3,7 +3,7 @@
 ``apply_decisions``, ``run_builtin_tools`` and ``persist_step`` each read and rewrite every
 item of the step; persist parsed each result and validated each decision again. Here one
 transaction per chunk reads the items once, decides them, runs their built-in tool calls
-(``execute_builtin_calls``: claimed, run and recorded in the same transaction) and writes
+(``execute_builtin_calls``: looked up, run and recorded in the same transaction) and writes
 their messages, ``message_ids`` and statuses. A crash anywhere rolls the chunk back whole;
 a retry finds it pending again, or finished.
 
@@ -130,7 +130,13 @@ async def _settle_chunk(
             rows.append(execution)
         decided.append((d, execution))
     await insert_ignore(session, ToolExecutionRow.__table__, rows)
-    results = (await execute_builtin_calls(session, org, calls)).results if calls else {}
+    # No claim first: a concurrent attempt at this chunk fails on its messages anyway
+    # (inserted as new below), so a call's row is written once, when it has run.
+    results = (
+        (await execute_builtin_calls(session, org, calls, claim_first=False)).results
+        if calls
+        else {}
+    )
     out.builtin_executed += len(calls)
     finished = []
     for d, refused in decided:

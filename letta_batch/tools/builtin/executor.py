@@ -226,13 +226,22 @@ async def _execute(
 
 
 async def execute_builtin_calls(
-    session: AsyncSession, org_id: str, calls: Sequence[BuiltinCall]
+    session: AsyncSession,
+    org_id: str,
+    calls: Sequence[BuiltinCall],
+    *,
+    claim_first: bool = True,
 ) -> BuiltinExecution:
     """Execute built-in tool calls in bulk, exactly once, inside the caller's transaction.
 
     Unknown tools, tools not attached to the agent and arguments failing the tool's schema
     give a failed result for that call only. Raises :class:`MemoryWriteConflict` if a block
     changed concurrently (roll back and retry); database errors propagate likewise.
+
+    ``claim_first``: a concurrent attempt at the same calls waits for this transaction, then
+    returns the stored results. Without it (a caller whose transaction fails anyway when
+    another attempt commits first), calls without a row get their final row inserted once
+    they ran, and the loser of a race fails on its unique key (``ledger``'s docstring).
     """
     unique: dict[CallKey, BuiltinCall] = {}
     for call in calls:
@@ -240,19 +249,33 @@ async def execute_builtin_calls(
     ordered = sorted(
         unique.values(), key=lambda c: (c.step, c.agent_id, c.item_id, c.index, c.call_id)
     )
+    if claim_first:
+        to_claim, new = ordered, []
+    else:
+        known = await ledger.load_known(session, org_id, unique)
+        to_claim = [c for c in ordered if c.key in known]
+        new = [c for c in ordered if c.key not in known]
     claimed = await ledger.claim(
-        session, org_id, [(c.key, c.agent_id, c.tool_name, _clean(c.args)) for c in ordered]
+        session, org_id, [(c.key, c.agent_id, c.tool_name, _clean(c.args)) for c in to_claim]
     )
-    stored = await ledger.load_finished(session, org_id, set(unique) - claimed)
+    stored = await ledger.load_finished(
+        session, org_id, {c.key for c in to_claim if c.key not in claimed}
+    )
     execution = BuiltinExecution(replayed=set(stored))
     execution.results.update(stored)
     execution.memory_changed_agents = {
         unique[key].agent_id for key, result in stored.items() if result.memory_changed
     }
-    todo = [c for c in ordered if c.key in claimed]
+    new_keys = {c.key for c in new}
+    todo = [c for c in ordered if c.key in claimed or c.key in new_keys]
     if todo:
         fresh, changed_agents = await _execute(session, org_id, todo)
-        await ledger.finish(session, org_id, fresh)
+        await ledger.finish(session, org_id, {k: r for k, r in fresh.items() if k in claimed})
+        await ledger.record(
+            session,
+            org_id,
+            [(c.key, c.agent_id, c.tool_name, _clean(c.args), fresh[c.key]) for c in new],
+        )
         execution.results.update(fresh)
         execution.memory_changed_agents |= changed_agents
     missing = set(unique) - set(execution.results)

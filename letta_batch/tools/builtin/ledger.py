@@ -6,8 +6,14 @@ stored result is returned instead, so a retried chunk never applies a memory edi
 side effects and the final rows all happen in the caller's transaction: they commit together
 or not at all.
 
+A caller whose transaction fails anyway when another attempt commits the same calls first
+(settle: its messages go in as new) may skip the claim: it looks the calls up
+(:func:`load_known`), runs those without a row and inserts their final rows as new
+(:func:`record`): one row version per call instead of two. The unique key then fails the
+loser's transaction, which rolls its effects back with it.
+
 Each helper is ONE statement whatever the number of calls (the rows travel as one JSON
-parameter that the database unnests).
+parameter that the database unnests, or as one ``COPY``).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from letta_batch import ids, json_codec
 from letta_batch.db import models as m
 from letta_batch.db.types import UTCDateTime, utcnow
-from letta_batch.repositories.bulk import dialect_name, in_values
+from letta_batch.repositories.bulk import dialect_name, in_values, insert_rows
 from letta_batch.tools.results import ToolResult
 
 CallKey = tuple[str, str]
@@ -171,3 +177,57 @@ async def finish(session: AsyncSession, org_id: str, results: Mapping[CallKey, T
     stmt = _PG_FINISH if dialect_name(session) == "postgresql" else _SQLITE_FINISH
     stmt = stmt.bindparams(bindparam("now", type_=UTCDateTime()))
     await session.execute(stmt, {"payload": payload, "org": org_id, "now": utcnow()})
+
+
+async def load_known(
+    session: AsyncSession, org_id: str, keys: Iterable[CallKey]
+) -> dict[CallKey, tuple[str, Any]]:
+    """``{key: (status, stored result)}`` of the calls that already have a row (one query)."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    t = m.tool_executions
+    rows = await session.execute(
+        select(t.c.batch_item_id, t.c.tool_call_id, t.c.status, t.c.result).where(
+            t.c.organization_id == org_id,
+            in_values(t.c.batch_item_id, {k[0] for k in wanted}, dialect_name(session)),
+        )
+    )
+    return {
+        (item_id, call_id): (status, result)
+        for item_id, call_id, status, result in rows.all()
+        if (item_id, call_id) in wanted
+    }
+
+
+async def record(
+    session: AsyncSession,
+    org_id: str,
+    calls: Sequence[tuple[CallKey, str, str, Mapping[str, Any], ToolResult]],
+) -> None:
+    """Insert the final rows of ``(key, agent_id, tool_name, args, result)`` calls that had
+    none (one statement): the row :func:`claim` then :func:`finish` leave, written once.
+    A row another transaction committed meanwhile fails this one (unique key)."""
+    now = utcnow()
+    await insert_rows(
+        session,
+        m.tool_executions,
+        [
+            {
+                "id": execution_id(key),
+                "organization_id": org_id,
+                "batch_item_id": key[0],
+                "tool_call_id": key[1],
+                "agent_id": agent_id,
+                "tool_name": tool_name,
+                "status": SUCCEEDED if result.success_flag else FAILED,
+                "attempts": 1,
+                "args": dict(args),
+                "result": result.model_dump(mode="json"),
+                "error": None if result.success_flag else result.func_response,
+                "created_at": now,
+                "finished_at": now,
+            }
+            for key, agent_id, tool_name, args, result in calls
+        ],
+    )
