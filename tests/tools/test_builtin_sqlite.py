@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest_asyncio
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from letta_batch import ids
 from letta_batch.db import create_engine, session_factory
+from letta_batch.db import models as m
 from letta_batch.repositories import insert_messages
 from letta_batch.schemas import Message, MessageRole, TextContent
 from letta_batch.tools import BuiltinCall, execute_builtin_calls
@@ -134,3 +136,59 @@ async def test_executor_on_sqlite(lite: async_sessionmaker[AsyncSession]) -> Non
         "Project Apollo kickoff"
     ]
     assert found.results[("i3", "s3")].func_return == []
+
+
+async def test_unclaimed_calls_on_sqlite(lite: async_sessionmaker[AsyncSession]) -> None:
+    """Settle's path (``claim_first=False``): rows inserted once they ran, then replayed."""
+    org = ids.new_id(ids.ORGANIZATION)
+    async with lite() as session, session.begin():
+        agents = await seed_agents(
+            session,
+            org,
+            [AgentSpec(name="a", blocks={"human": ("Alice", 1000, False)}, tools=TOOLS)],
+        )
+    a = agents["a"]
+    item = ids.new_id(ids.BATCH_ITEM)
+    calls = [
+        BuiltinCall(
+            item_id=item,
+            call_id="c1",
+            agent_id=a.id,
+            tool_name="core_memory_append",
+            args={"label": "human", "content": "likes tea", "request_heartbeat": True},
+        ),
+        BuiltinCall(
+            item_id=item,
+            call_id="c2",
+            agent_id=a.id,
+            tool_name="archival_memory_insert",
+            args={"content": "Project Apollo kickoff", "tags": ["work"]},
+            index=1,
+        ),
+    ]
+    async with lite() as session, session.begin():
+        out = await execute_builtin_calls(session, org, calls, claim_first=False)
+    async with lite() as session, session.begin():
+        again = await execute_builtin_calls(session, org, calls, claim_first=False)
+    assert out.replayed == set() and again.replayed == {c.key for c in calls}
+    assert again.results == out.results
+    assert out.results[(item, "c1")].func_return == "Alice\nlikes tea"
+    async with lite() as session:
+        assert (await block_values(session, [a.blocks[0].id]))[a.blocks[0].id] == (
+            "Alice\nlikes tea"
+        )
+        rows = (
+            await session.execute(
+                select(
+                    m.tool_executions.c.status,
+                    m.tool_executions.c.attempts,
+                    m.tool_executions.c.args,
+                )
+                .where(m.tool_executions.c.batch_item_id == item)
+                .order_by(m.tool_executions.c.tool_call_id)
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("succeeded", 1, {"label": "human", "content": "likes tea"}),
+        ("succeeded", 1, {"content": "Project Apollo kickoff", "tags": ["work"]}),
+    ]
