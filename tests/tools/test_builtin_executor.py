@@ -26,10 +26,14 @@ MEMORY_TOOLS = (
 
 
 async def run(
-    factory: async_sessionmaker[AsyncSession], org_id: str, calls: Sequence[BuiltinCall]
+    factory: async_sessionmaker[AsyncSession],
+    org_id: str,
+    calls: Sequence[BuiltinCall],
+    *,
+    claim_first: bool = True,
 ) -> BuiltinExecution:
     async with factory() as session, session.begin():
-        return await execute_builtin_calls(session, org_id, calls)
+        return await execute_builtin_calls(session, org_id, calls, claim_first=claim_first)
 
 
 def call(agent_id: str, tool: str, n: int = 1, **args: object) -> BuiltinCall:
@@ -197,7 +201,10 @@ async def test_shared_block_edits_apply_in_order_and_none_is_lost(session_factor
         assert version == 2  # one combined write
 
 
-async def test_re_execution_applies_once_and_returns_stored_results(session_factory, org_id):
+@pytest.mark.parametrize("claim_first", [True, False], ids=["claimed", "settle"])
+async def test_re_execution_applies_once_and_returns_stored_results(
+    session_factory, org_id, claim_first
+):
     agents = await seed(
         session_factory,
         org_id,
@@ -208,8 +215,8 @@ async def test_re_execution_applies_once_and_returns_stored_results(session_fact
         call(a.id, "core_memory_append", 1, label="human", content="once"),
         call(a.id, "send_message", 2, message="hi"),
     ]
-    first = await run(session_factory, org_id, calls)
-    second = await run(session_factory, org_id, calls)
+    first = await run(session_factory, org_id, calls, claim_first=claim_first)
+    second = await run(session_factory, org_id, calls, claim_first=claim_first)
     assert first.replayed == set() and second.replayed == {c.key for c in calls}
     assert second.results == first.results
     assert second.memory_changed_agents == {a.id}

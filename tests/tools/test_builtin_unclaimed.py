@@ -1,11 +1,12 @@
 """Built-in calls executed without a claim first (``claim_first=False``, as settle runs them):
-the same rows and results, replays, races and calls another path left unfinished."""
+the same rows and results, races and calls another path left unfinished (replays:
+``test_builtin_executor``, parametrised over both paths)."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-from collections.abc import Sequence
 
 import pytest
 from sqlalchemy import insert, select
@@ -14,25 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from letta_batch.db import models as m
 from letta_batch.db.types import utcnow
-from letta_batch.tools import BuiltinCall, BuiltinExecution, execute_builtin_calls
+from letta_batch.tools import BuiltinCall, BuiltinExecution
 from letta_batch.tools.builtin import ledger
 from letta_batch.tools.builtin.executor import MemoryWriteConflict
 from tests.tools.seed import AgentSpec, block_values
 from tests.tools.test_builtin_executor import MEMORY_TOOLS, call, seed
+from tests.tools.test_builtin_executor import run as run_calls
 
 #: Columns that depend on the call, not on how it was recorded.
 COMPARED = ("tool_name", "status", "attempts", "args", "result", "error")
 
 
-async def run(
-    factory: async_sessionmaker[AsyncSession],
-    org_id: str,
-    calls: Sequence[BuiltinCall],
-    *,
-    claim_first: bool = False,
-) -> BuiltinExecution:
-    async with factory() as session, session.begin():
-        return await execute_builtin_calls(session, org_id, calls, claim_first=claim_first)
+#: The executor as settle calls it (tests pass ``claim_first=True`` for the other path).
+run = functools.partial(run_calls, claim_first=False)
 
 
 async def rows_of(factory: async_sessionmaker[AsyncSession], agent_id: str) -> list[dict]:
@@ -89,24 +84,6 @@ async def test_rows_and_results_match_the_claimed_path(session_factory, org_id):
             session, [agents["claimed"].blocks[0].id, agents["unclaimed"].blocks[0].id]
         )
     assert set(values.values()) == {"Name: Alice\ntea"}
-
-
-async def test_running_again_replays_the_stored_results(session_factory, org_id):
-    agents = await seed(
-        session_factory,
-        org_id,
-        [AgentSpec(name="a", blocks={"human": ("x", 1000, False)}, tools=MEMORY_TOOLS)],
-    )
-    a = agents["a"]
-    calls = the_calls(a.id)
-    first = await run(session_factory, org_id, calls)
-    second = await run(session_factory, org_id, calls)
-    assert first.replayed == set() and second.replayed == {c.key for c in calls}
-    assert second.results == first.results
-    assert second.memory_changed_agents == {a.id}
-    async with session_factory() as session:
-        assert (await block_values(session, [a.blocks[0].id]))[a.blocks[0].id] == "x\ntea"
-    assert {r["attempts"] for r in await rows_of(session_factory, a.id)} == {1}
 
 
 async def test_a_concurrent_duplicate_fails_and_the_effect_applies_once(session_factory, org_id):

@@ -100,6 +100,21 @@ def execution_id(key: CallKey) -> str:
     return ids.derived_id(ids.TOOL_EXECUTION, *key)
 
 
+def _call_row(
+    org_id: str, key: CallKey, agent_id: str, tool_name: str, args: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The columns of a call's row that say which call it is."""
+    return {
+        "id": execution_id(key),
+        "organization_id": org_id,
+        "batch_item_id": key[0],
+        "tool_call_id": key[1],
+        "agent_id": agent_id,
+        "tool_name": tool_name,
+        "args": dict(args),
+    }
+
+
 async def claim(
     session: AsyncSession,
     org_id: str,
@@ -116,15 +131,7 @@ async def claim(
         return set()
     payload = json_codec.dumps(
         [
-            {
-                "id": execution_id(key),
-                "organization_id": org_id,
-                "batch_item_id": key[0],
-                "tool_call_id": key[1],
-                "agent_id": agent_id,
-                "tool_name": tool_name,
-                "args": dict(args),
-            }
+            _call_row(org_id, key, agent_id, tool_name, args)
             for key, agent_id, tool_name, args in calls
         ],
         default=str,
@@ -214,15 +221,9 @@ async def record(
         m.tool_executions,
         [
             {
-                "id": execution_id(key),
-                "organization_id": org_id,
-                "batch_item_id": key[0],
-                "tool_call_id": key[1],
-                "agent_id": agent_id,
-                "tool_name": tool_name,
+                **_call_row(org_id, key, agent_id, tool_name, args),
                 "status": SUCCEEDED if result.success_flag else FAILED,
                 "attempts": 1,
-                "args": dict(args),
                 "result": result.model_dump(mode="json"),
                 "error": None if result.success_flag else result.func_response,
                 "created_at": now,
