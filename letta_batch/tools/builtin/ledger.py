@@ -186,25 +186,19 @@ async def finish(session: AsyncSession, org_id: str, results: Mapping[CallKey, T
     await session.execute(stmt, {"payload": payload, "org": org_id, "now": utcnow()})
 
 
-async def load_known(
-    session: AsyncSession, org_id: str, keys: Iterable[CallKey]
-) -> dict[CallKey, tuple[str, Any]]:
-    """``{key: (status, stored result)}`` of the calls that already have a row (one query)."""
+async def load_known(session: AsyncSession, org_id: str, keys: Iterable[CallKey]) -> set[CallKey]:
+    """Those of ``keys`` whose call already has a row, whatever its status (one query)."""
     wanted = set(keys)
     if not wanted:
-        return {}
+        return set()
     t = m.tool_executions
     rows = await session.execute(
-        select(t.c.batch_item_id, t.c.tool_call_id, t.c.status, t.c.result).where(
+        select(t.c.batch_item_id, t.c.tool_call_id).where(
             t.c.organization_id == org_id,
             in_values(t.c.batch_item_id, {k[0] for k in wanted}, dialect_name(session)),
         )
     )
-    return {
-        (item_id, call_id): (status, result)
-        for item_id, call_id, status, result in rows.all()
-        if (item_id, call_id) in wanted
-    }
+    return {(item_id, call_id) for item_id, call_id in rows.all()} & wanted
 
 
 async def record(
