@@ -55,8 +55,9 @@ OFFERED_TOOL_TYPES = frozenset(
 
 #: Histories shorter than this many messages are converted whole each step: a step's build
 #: reads, validates and converts a message in ~25 µs, and keeping a few messages' turns
-#: (written, compressed and read back every step) saved nothing in a 10,000-agent job
-#: (``bench/README.md``, thirteenth session).
+#: (written, compressed and read back every step) costs more than that. Measured break-even:
+#: 11–14 history messages; 12 and 16 did not differ beyond the noise (``bench/README.md``,
+#: fourteenth session, "When keeping converted turns pays").
 KEEP_TURNS_FROM = 16
 
 #: The columns of every item row `RoundBuilder.row` makes (the COPY's column list).
