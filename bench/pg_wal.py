@@ -38,6 +38,7 @@ class WalMeter:
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
+        self._walinspect = False
 
     @classmethod
     async def connect(cls, sqlalchemy_url: str) -> WalMeter:
@@ -63,9 +64,11 @@ class WalMeter:
         """What the WAL between the two readings holds, by record type (``Heap/INSERT``,
         ``Btree/INSERT_LEAF``…): count and bytes, full-page images included.
 
-        Reads the WAL files through ``pg_walinspect`` (created here; superuser). Empty when
-        a checkpoint has already recycled them."""
-        await self._conn.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
+        Reads the WAL files through ``pg_walinspect`` (created on first use; superuser).
+        Empty when a checkpoint has already recycled them."""
+        if not self._walinspect:
+            await self._conn.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
+            self._walinspect = True
         try:
             rows = await self._conn.fetch(
                 'SELECT "resource_manager/record_type" AS kind, count, combined_size'
